@@ -1,0 +1,1 @@
+"""Reference generators. Registered in ``benchmark.registry.MODELS``."""

@@ -1,0 +1,91 @@
+"""Face image I/O: any image file to uint8 RGB, and the blank-image test.
+
+Conversion (Pillow): greyscale and palette images are expanded to RGB; RGBA / LA images are composited
+onto white before the alpha channel is dropped; EXIF orientation is *not* applied (VGGFace crops carry none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.errors import DataError
+
+BLANK_STD = 2.0
+"""An image whose pixel standard deviation (uint8 units, over all pixels and channels) is below this is
+blank/constant (e.g. the white placeholders of the public VGGFace copy) and is excluded from scoring."""
+
+
+def to_rgb_array(img) -> np.ndarray:
+    """Convert a ``PIL.Image`` of any mode to a uint8 ``[H, W, 3]`` RGB array (see module docstring)."""
+    from PIL import Image
+
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as uint8 RGB.
+
+    Returns:
+        uint8 array ``[H, W, 3]``, RGB.
+
+    Raises:
+        DataError: the file is missing, truncated or not an image; the message names the file.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return to_rgb_array(img)
+    except Exception as exc:
+        raise DataError(
+            f"cannot read image file {path}: {exc}. Replace it with the original or remove it from the dataset."
+        ) from exc
+
+
+def is_blank(image: np.ndarray) -> bool:
+    """Return True when a uint8 ``[H, W, 3]`` image is constant or nearly so (std < ``BLANK_STD``)."""
+    return float(image.std()) < BLANK_STD
+
+
+def image_digest(image: np.ndarray) -> str:
+    """sha256 hex digest of a uint8 ``[H, W, 3]`` image's shape and pixel bytes (the cache's content key).
+
+    Two files that decode to the same pixels (a PNG and the in-memory tensor it was written from) share a key.
+    """
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    h = hashlib.sha256(repr(image.shape).encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
+
+
+def square_resize(image: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop a uint8 ``[H, W, 3]`` image to a square and resize it to ``[size, size, 3]`` (Pillow bicubic)."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    crop = Image.fromarray(np.ascontiguousarray(image[top:top + side, left:left + side]))
+    return np.asarray(crop.resize((size, size), Image.BICUBIC), dtype=np.uint8)
+
+
+def to_chw_tensor(images: list[np.ndarray]):
+    """Stack uint8 ``[H, W, 3]`` images of one size into a uint8 torch tensor ``[B, 3, H, W]``."""
+    import torch
+
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+
+
+def to_hwc_arrays(faces) -> list[np.ndarray]:
+    """Split a uint8 torch tensor ``[B, 3, H, W]`` into B uint8 numpy arrays ``[H, W, 3]``."""
+    return list(faces.permute(0, 2, 3, 1).contiguous().numpy())

@@ -1,0 +1,99 @@
+"""Result files: JSON with full provenance (lm-eval's and MTEB's convention), written atomically.
+
+Schema version 1, top-level keys: schema_version, suite_version, git_commit, created, protocol
+{name, version, spec}, trials {sha256, count, path, excluded}, dataset {id, manifest_sha256, summary,
+excluded}, judge {id, weights_sha256, preprocess_version, ...}, generator (GeneratorMeta fields),
+seed, device, scores {metric: {value, ci95, n, n_identities}}, strata {stratum: {metric: {...}}},
+inputs {excluded face counts, aligned vs centre-crop counts}, timing {seconds per step}, environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file in the same directory and ``os.replace``.
+
+    A run killed mid-write leaves either the old file or none, never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_result(path: Path, result: dict) -> Path:
+    """Write a result dict as indented JSON, atomically; returns the path."""
+    write_atomic(Path(path), (json.dumps(result, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+    return Path(path)
+
+
+def read_result(path: Path) -> dict:
+    """Read a result file.
+
+    Raises:
+        BenchError: not JSON or a schema version this suite does not know; the message names the file.
+    """
+    from benchmark.errors import BenchError
+
+    try:
+        result = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"cannot read result file {path}: {exc}") from exc
+    if result.get("schema_version") != SCHEMA_VERSION:
+        raise BenchError(f"result file {path} has schema_version {result.get('schema_version')!r}; "
+                         f"this suite reads {SCHEMA_VERSION}. Re-run it with this version.")
+    return result
+
+
+def git_commit() -> str:
+    """The suite's git commit (with "-dirty" if the tree has changes), or "unknown" outside a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        if not sha:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment() -> dict:
+    """Versions of Python, torch, numpy, dlib and the platform, for the result file."""
+    import numpy
+    import torch
+
+    try:
+        import dlib
+
+        dlib_version = dlib.__version__
+    except ImportError:  # pragma: no cover - dlib is a hard dependency
+        dlib_version = None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "dlib": dlib_version,
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+    }
