@@ -33,12 +33,11 @@ def format_scores(result: dict) -> str:
     return tabulate(rows, headers=["metric", "stratum", "value", "95% CI", "trials", "identities"])
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.engine import run
-
-    result = run(args.model, args.protocol, args.dataset, data_root=args.data_root, data_dir=args.data_dir,
-                 device=args.device, seed=args.seed, batch_size=args.batch_size, model_args=_model_args(args.model_arg),
-                 out=args.out, results_dir=args.results_dir, use_cache=not args.no_cache, progress=not args.quiet)
+def print_result(result: dict) -> None:
+    """Print one protocol's result as ``bench run`` shows it (header, score table, provenance lines)."""
+    if "skipped" in result:
+        print(f"protocol {result['protocol']['name']} skipped: {result['skipped']}")
+        return
     gen, proto, data, inputs = result["generator"], result["protocol"], result["dataset"], result["inputs"]
     print(f"model {gen['name']} | protocol {proto['name']} v{proto['version']} | dataset {data['id']} | "
           f"seed {result['seed']} | device {result['device']}")
@@ -50,7 +49,21 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{inputs['real_faces_centre_crop']} centre-crop), {inputs['real_faces_blank_excluded']} blank excluded; "
           f"generated: {inputs['generated_aligned']} aligned, {inputs['generated_centre_crop']} centre-crop")
     print(f"time {result['timing']['total_s']:.1f} s; result written to {result.get('path')}")
-    if data["synthetic"]:
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.engine import run_many
+
+    protocols = [p for p in args.protocol.split(",") if p]
+    results = run_many(args.model, protocols, args.dataset, data_root=args.data_root, data_dir=args.data_dir,
+                       device=args.device, seed=args.seed, batch_size=args.batch_size,
+                       model_args=_model_args(args.model_arg), out=args.out, results_dir=args.results_dir,
+                       use_cache=not args.no_cache, progress=not args.quiet,
+                       strict=len(protocols) == 1 and protocols[0] != "all")
+    for result in results:
+        print_result(result)
+        print()
+    if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
     return 0
 
@@ -85,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="score a generator on a protocol and dataset")
     p.add_argument("--model", required=True, help="registered name, file.py:Factory or module:Factory")
-    p.add_argument("--protocol", required=True, help="protocol name (bench ls protocols)")
+    p.add_argument("--protocol", required=True,
+                   help="protocol name (bench ls protocols), a comma-separated list, or 'all' (one result file each)")
     p.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default: {DEFAULT_DATASET})")
     p.add_argument("--data-root", help="the dataset's own directory")
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories (default $VOICE2FACE_DATA_DIR or ./data)")

@@ -1,14 +1,18 @@
 """The engine: one plain function per arrow of the design card's data flow, and ``run`` that chains them.
 
-    manifest -> real gallery faces -> judge (cached) -> trials (seeded, hashed)
-    probe voices (16 kHz) -> generator -> faces (uint8) -> judge -> metric (torch, device) -> aggregate -> JSON
+    manifest -> real faces -> judge (cached) -> trials per protocol (seeded, hashed)   [benchmark.tasks]
+    probe voices (16 kHz) -> generator -> faces (uint8) -> judge -> task metric (torch, device)
+    -> aggregate (value, 95 % CI, strata, n) -> result JSON
+
+Several protocols in one call (``run_many``, ``bench run --protocol all``) share the real-face embeddings and
+one generation pass over the union of their probes.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,44 +21,27 @@ import numpy as np
 import torch
 
 from benchmark import __version__
-from benchmark.aggregate import summarize
 from benchmark.audio import audio_duration, load_audio
 from benchmark.cache import EmbeddingCache
 from benchmark.data import Face, Manifest
 from benchmark.datasets import load_dataset
-from benchmark.errors import BenchError, DataError
+from benchmark.errors import BenchError, DataError, ProtocolUnavailable
 from benchmark.generator import GeneratorContext, check_faces
 from benchmark.images import is_blank, load_image, to_hwc_arrays
 from benchmark.judge import DlibJudge
-from benchmark.metrics import match_1to2
-from benchmark.registry import resolve_model
+from benchmark.registry import lookup, resolve_model
 from benchmark.results import SCHEMA_VERSION, environment, git_commit, write_result
 from benchmark.settings import cache_dir
-from benchmark.trials import Trials, build_match_trials
-from protocols import ProtocolSpec, get_protocol
+from benchmark.tasks import get_task
+from benchmark.tasks.base import FaceTable, Generated
+from protocols import PROTOCOLS, ProtocolSpec, get_protocol
+
+ANALYSERS: dict[str, str] = {}
+"""Analyses of generated faces that tasks can ask for in ``NEEDS`` beyond "embedding":
+name -> "module:factory", where ``factory()`` returns ``f(list of uint8 [H, W, 3]) -> array [B, ...]``."""
 
 FACE_CHUNK = 256
 """Real faces are decoded and embedded this many at a time (bounded memory; the cache keeps each chunk)."""
-
-
-@dataclass
-class FaceTable:
-    """Judge embeddings of real faces.
-
-    Attributes:
-        ids: face ids, row order of ``vectors``.
-        vectors: float32 ``[F, 128]``.
-        aligned: bool ``[F]``.
-        blank: ids of faces found blank and excluded.
-    """
-
-    ids: list[str]
-    vectors: np.ndarray
-    aligned: np.ndarray
-    blank: list[str]
-
-    def index(self) -> dict[str, int]:
-        return {f: i for i, f in enumerate(self.ids)}
 
 
 def embed_real_faces(judge: DlibJudge, faces: Sequence[Face], progress: bool = True) -> FaceTable:
@@ -107,19 +94,10 @@ def check_probe_audio(manifest: Manifest, utterance_ids: Sequence[str]) -> None:
         raise DataError(f"{len(errors)} unreadable probe audio file(s):\n  " + "\n  ".join(errors))
 
 
-@dataclass
-class Generated:
-    """Judge embeddings of generated faces: ``vectors`` float32 ``[U, 128]`` for ``utterance_ids``."""
-
-    utterance_ids: list[str]
-    vectors: np.ndarray
-    aligned: np.ndarray
-    image_size: tuple[int, int]
-
-
 def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utterance_ids: Sequence[str],
                        batch_size: int, device: str, progress: bool = True,
-                       on_batch: Callable[[list[str], torch.Tensor], None] | None = None) -> Generated:
+                       on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
+                       analysers: dict[str, Callable[[list[np.ndarray]], np.ndarray]] | None = None) -> Generated:
     """Run the generator over the probe voices in batches and embed what it draws.
 
     Voices are loaded with ``benchmark.audio.load_audio``, zero-padded to the longest in the batch into
@@ -127,6 +105,8 @@ def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utteranc
 
     Args:
         on_batch: optional callback ``(ids, faces uint8 [B, 3, H, W])`` (e.g. to save PNGs).
+        analysers: optional ``{name: f(list of uint8 [H, W, 3]) -> array [B, ...]}`` run on every batch; the
+            outputs are concatenated into ``Generated.extra[name]`` (e.g. gender/age predictions).
 
     Raises:
         GeneratorOutputError: the generator returned something malformed (``check_faces``).
@@ -137,6 +117,7 @@ def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utteranc
     paths = {u.id: u.path for u in manifest.utterances}
     name = getattr(getattr(generator, "meta", None), "name", type(generator).__name__)
     vecs, flags, size = [], [], (0, 0)
+    extra: dict[str, list[np.ndarray]] = {name: [] for name in (analysers or {})}
     bar = tqdm(total=len(utterance_ids), desc=f"generate+judge ({name})", unit="voice", disable=not progress,
                leave=False)
     for start in range(0, len(utterance_ids), batch_size):
@@ -152,25 +133,16 @@ def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utteranc
         size = (int(faces.shape[2]), int(faces.shape[3]))
         if on_batch is not None:
             on_batch(ids, faces)
-        emb = judge.embed(to_hwc_arrays(faces))
+        images = to_hwc_arrays(faces)
+        emb = judge.embed(images)
         vecs.append(emb.vectors)
         flags.append(emb.aligned)
+        for name, analyse in (analysers or {}).items():
+            extra[name].append(np.asarray(analyse(images)))
         bar.update(len(ids))
     bar.close()
-    return Generated(list(utterance_ids), np.concatenate(vecs), np.concatenate(flags), size)
-
-
-def score_match_1to2(trials: Trials, generated: Generated, real: FaceTable, device: str) -> torch.Tensor:
-    """Per-trial 1:2 matching outcomes, float32 ``[N]`` on ``device`` (vectorised gathers, no trial loop)."""
-    dev = torch.device(device)
-    gen = torch.from_numpy(generated.vectors).to(dev)  # [U, D]
-    faces = torch.from_numpy(real.vectors).to(dev)  # [F, D]
-    g_index = {u: i for i, u in enumerate(generated.utterance_ids)}
-    f_index = real.index()
-    gi = torch.tensor([g_index[p] for p in trials.probe], device=dev)  # [N]
-    ti = torch.tensor([f_index[f] for f in trials.true_face], device=dev)  # [N]
-    ii = torch.tensor([f_index[f] for f in trials.imposter_face], device=dev)  # [N]
-    return match_1to2(gen[gi], faces[ti], faces[ii])  # [N]
+    return Generated(list(utterance_ids), np.concatenate(vecs), np.concatenate(flags), size,
+                     {name: np.concatenate(parts) for name, parts in extra.items()})
 
 
 def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
@@ -185,16 +157,30 @@ def default_result_path(results_dir: Path, dataset: str, model_name: str, protoc
     return Path(results_dir) / dataset / safe / f"{protocol}-seed{seed}.json"
 
 
-def run(model: str, protocol: str, dataset: str = "toy", *, data_root: str | os.PathLike[str] | None = None,
-        data_dir: str | os.PathLike[str] | None = None, device: str = "cpu", seed: int = 0, batch_size: int = 16,
-        model_args: dict | None = None, out: str | os.PathLike[str] | None = None,
-        results_dir: str | os.PathLike[str] = "leaderboards/results", use_cache: bool = True,
-        progress: bool = True, write: bool = True) -> dict:
-    """Score a generator on one protocol and dataset, and write the result JSON.
+
+def expand_protocols(names: Sequence[str]) -> list[ProtocolSpec]:
+    """Specs for protocol names; "all" expands to every registered protocol (registry order)."""
+    out: list[str] = []
+    for name in names:
+        out += list(PROTOCOLS) if name == "all" else [name]
+    return [get_protocol(n) for n in dict.fromkeys(out)]
+
+
+def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
+             data_root: str | os.PathLike[str] | None = None, data_dir: str | os.PathLike[str] | None = None,
+             device: str = "cpu", seed: int = 0, batch_size: int = 16, model_args: dict | None = None,
+             out: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] = "leaderboards/results",
+             use_cache: bool = True, progress: bool = True, write: bool = True, strict: bool = True,
+             analysers: dict[str, Callable] | None = None,
+             on_batch: Callable[[list[str], torch.Tensor], None] | None = None) -> list[dict]:
+    """Score a generator on one or more protocols of a dataset, and write one result JSON per protocol.
+
+    Real faces are embedded once (cached on disk), and the generator runs once over the union of the
+    protocols' probe utterances.
 
     Args:
         model: a registered name, ``file.py:Factory``, ``module:Factory`` or an entry-point name.
-        protocol: a registered protocol name (``bench ls protocols``).
+        protocols: protocol names (``bench ls protocols``); "all" means every registered one.
         dataset: a registered dataset name (``bench ls datasets``); "toy" is generated on first use.
         data_root: the dataset's own directory (overrides the data directory).
         data_dir: the folder holding ``<dataset>/`` directories (see ``benchmark.settings``).
@@ -202,102 +188,137 @@ def run(model: str, protocol: str, dataset: str = "toy", *, data_root: str | os.
         seed: seeds the trials, the generator's per-utterance randomness and the bootstrap.
         batch_size: voices per generator call (scores do not depend on it).
         model_args: keyword arguments for the model's factory (``--model-arg k=v``).
-        out: result file path; default ``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json``.
+        out: result file path (single protocol only); default
+            ``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json``.
         results_dir: the folder of stored results.
         use_cache: use the on-disk judge cache (``--no-cache`` turns it off).
         progress: show tqdm progress bars.
-        write: write the result file (tests may turn it off).
+        write: write result files (tests may turn it off).
+        strict: raise ``ProtocolUnavailable`` when a protocol cannot run; if False, such a protocol yields a
+            result dict ``{"skipped": reason, "protocol": {...}}`` and is not written.
+        analysers: extra analyses of generated faces, ``{name: f(images) -> array}`` (see
+            ``generate_and_embed``); tasks that need them declare it in ``NEEDS``.
+        on_batch: callback on every generated batch (see ``generate_and_embed``).
 
     Returns:
-        The result dict (schema: ``benchmark.results``), with ``"path"`` set when written.
+        One result dict per protocol, in order (schema: ``benchmark.results``), with ``"path"`` when written.
 
     Raises:
-        BenchError: unknown model/protocol/dataset, unreadable data, malformed generator output, or a
-            protocol that cannot run on the dataset (``ProtocolUnavailable``).
+        BenchError: unknown model/protocol/dataset, unreadable data, malformed generator output, or (strict)
+            a protocol that cannot run on the dataset.
     """
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchError(f"device {device!r} requested but torch sees no CUDA device; use --device cpu.")
+    specs = expand_protocols(protocols)
+    if out and len(specs) > 1:
+        raise BenchError("--out names one file; with several protocols use --results-dir instead.")
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    spec = get_protocol(protocol)
     factory = resolve_model(model)
     manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir)
+    tasks = {spec.name: get_task(spec.task) for spec in specs}
+    if len({spec.gallery_source for spec in specs}) > 1:
+        raise BenchError("protocols with different gallery sources cannot share one run; run them separately.")
+    analysers = dict(analysers or {})
+    for need in sorted(set().union(*(tasks[s.name].NEEDS for s in specs)) - {"embedding"} - set(analysers)):
+        from benchmark.registry import import_object
+
+        analysers[need] = import_object(lookup(need, ANALYSERS, "analyser"))()
     timing["manifest_s"] = time.perf_counter() - t0
 
     cache = EmbeddingCache(cache_dir() / "embeddings.sqlite" if use_cache else None)
     judge = DlibJudge(cache=cache)
     try:
         t = time.perf_counter()
-        probe_ids = {i.id for i in manifest.split(spec.probe_split)}
-        gallery = [f for f in manifest.faces if f.identity in probe_ids and f.source == spec.gallery_source]
-        real = embed_real_faces(judge, gallery, progress=progress)
+        needed: dict[str, Face] = {}
+        for spec in specs:
+            needed.update({f.id: f for f in tasks[spec.name].faces_needed(manifest, spec)})
+        real = embed_real_faces(judge, sorted(needed.values(), key=lambda f: f.id), progress=progress)
         timing["real_faces_s"] = time.perf_counter() - t
 
-        if spec.task != "match-1to2":
-            raise BenchError(f"protocol {spec.name!r} has task {spec.task!r}, which this engine does not score.")
-        trials = build_match_trials(manifest, spec, seed, set(real.ids))
-        tpath = trials.save(trials_path(manifest, spec, seed))
-        probes = sorted(set(trials.probe))
+        plans, skipped = {}, {}
+        for spec in specs:
+            try:
+                plans[spec.name] = tasks[spec.name].build(manifest, spec, seed, real)
+            except ProtocolUnavailable as exc:
+                if strict:
+                    raise
+                skipped[spec.name] = str(exc)
+        probes = sorted({p for plan in plans.values() for p in plan.probes})
         check_probe_audio(manifest, probes)
 
-        t = time.perf_counter()
-        ctx = GeneratorContext(manifest=manifest, seed=seed, device=device, gallery_source=spec.gallery_source,
-                               load_face=lambda face: load_image(face.path))
-        generator = factory(ctx, **(model_args or {}))
-        timing["generator_init_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        generated = generate_and_embed(generator, judge, manifest, probes, batch_size, device, progress)
-        timing["generate_and_embed_s"] = time.perf_counter() - t
+        generated = None
+        if plans:
+            t = time.perf_counter()
+            ctx = GeneratorContext(manifest=manifest, seed=seed, device=device,
+                                   gallery_source=specs[0].gallery_source,
+                                   load_face=lambda face: load_image(face.path), utterance_ids=tuple(probes))
+            generator = factory(ctx, **(model_args or {}))
+            timing["generator_init_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            generated = generate_and_embed(generator, judge, manifest, probes, batch_size, device, progress,
+                                           on_batch=on_batch, analysers=analysers)
+            timing["generate_and_embed_s"] = time.perf_counter() - t
     finally:
         cache.close()
 
-    t = time.perf_counter()
-    values = score_match_1to2(trials, generated, real, device)  # [N]
-    agg = dict(n_boot=spec.bootstrap, level=spec.ci_level, seed=seed)
-    scores = {spec.metric: summarize(values, trials.speaker, **agg)}
-    strata = {}
-    for stratum in sorted(set(trials.stratum)):
-        mask = [s == stratum for s in trials.stratum]
-        idx = torch.tensor([i for i, m in enumerate(mask) if m], device=values.device)
-        strata[f"gender={stratum}"] = {spec.metric: summarize(values[idx], [trials.speaker[i] for i in idx.tolist()], **agg)}
-    timing["score_s"] = time.perf_counter() - t
-    timing["total_s"] = time.perf_counter() - t0
+    results = []
+    for spec in specs:
+        if spec.name in skipped:
+            results.append({"skipped": skipped[spec.name], "protocol": {"name": spec.name, "version": spec.version}})
+            continue
+        t = time.perf_counter()
+        plan = plans[spec.name]
+        task_scores = tasks[spec.name].score(plan, generated, real, manifest, spec, device, seed)
+        tpath = plan.trials.save(trials_path(manifest, spec, seed))
+        result = {
+            "schema_version": SCHEMA_VERSION,
+            "suite_version": __version__,
+            "git_commit": git_commit(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "protocol": {"name": spec.name, "version": spec.version, "spec": spec.to_dict()},
+            "trials": {"sha256": plan.trials.sha256, "count": len(plan.trials), "probes": len(plan.probes),
+                       "path": str(tpath), "excluded_identities": plan.trials.excluded, **plan.info},
+            "dataset": {"id": manifest.dataset_id, "manifest_sha256": manifest.sha256(), "root": manifest.root,
+                        "summary": manifest.summary(), "excluded_identities": manifest.excluded,
+                        "synthetic": manifest.dataset_id == "toy"},
+            "judge": asdict(judge.info),
+            "generator": {**asdict(generator.meta), "spec": model, "args": dict(model_args or {})},
+            "seed": seed,
+            "device": device,
+            "batch_size": batch_size,
+            "scores": task_scores.scores,
+            "strata": task_scores.strata,
+            "info": task_scores.info,
+            "inputs": {
+                "real_faces_embedded": len(real.ids),
+                "real_faces_blank_excluded": len(real.blank),
+                "real_faces_blank_ids": real.blank,
+                "real_faces_aligned": int(real.aligned.sum()),
+                "real_faces_centre_crop": int((~real.aligned).sum()),
+                "generated_faces": len(generated.utterance_ids),
+                "generated_aligned": int(generated.aligned.sum()),
+                "generated_centre_crop": int((~generated.aligned).sum()),
+                "generated_image_size": list(generated.image_size),
+            },
+            "timing": {**{k: round(v, 3) for k, v in timing.items()},
+                       "score_s": round(time.perf_counter() - t, 3),
+                       "total_s": round(time.perf_counter() - t0, 3)},
+            "environment": environment(),
+        }
+        if write:
+            path = Path(out) if out else default_result_path(Path(results_dir), manifest.dataset_id,
+                                                             generator.meta.name, spec.name, seed)
+            write_result(path, result)
+            result["path"] = str(path)
+        results.append(result)
+    return results
 
-    result = {
-        "schema_version": SCHEMA_VERSION,
-        "suite_version": __version__,
-        "git_commit": git_commit(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "protocol": {"name": spec.name, "version": spec.version, "spec": spec.to_dict()},
-        "trials": {"sha256": trials.sha256, "count": len(trials), "probes": len(probes), "path": str(tpath),
-                   "excluded_identities": trials.excluded},
-        "dataset": {"id": manifest.dataset_id, "manifest_sha256": manifest.sha256(), "root": manifest.root,
-                    "summary": manifest.summary(), "excluded_identities": manifest.excluded,
-                    "synthetic": manifest.dataset_id == "toy"},
-        "judge": asdict(judge.info),
-        "generator": {**asdict(generator.meta), "spec": model, "args": dict(model_args or {})},
-        "seed": seed,
-        "device": device,
-        "batch_size": batch_size,
-        "scores": scores,
-        "strata": strata,
-        "inputs": {
-            "real_faces_embedded": len(real.ids),
-            "real_faces_blank_excluded": len(real.blank),
-            "real_faces_blank_ids": real.blank,
-            "real_faces_aligned": int(real.aligned.sum()),
-            "real_faces_centre_crop": int((~real.aligned).sum()),
-            "generated_faces": len(generated.utterance_ids),
-            "generated_aligned": int(generated.aligned.sum()),
-            "generated_centre_crop": int((~generated.aligned).sum()),
-            "generated_image_size": list(generated.image_size),
-        },
-        "timing": {k: round(v, 3) for k, v in timing.items()},
-        "environment": environment(),
-    }
-    if write:
-        path = Path(out) if out else default_result_path(Path(results_dir), manifest.dataset_id, generator.meta.name,
-                                                         spec.name, seed)
-        write_result(path, result)
-        result["path"] = str(path)
-    return result
+
+def run(model: str, protocol: str, dataset: str = "toy", **kwargs) -> dict:
+    """Score a generator on one protocol: ``run_many(model, [protocol], dataset, **kwargs)[0]``.
+
+    Keyword arguments and errors are those of ``run_many`` (a protocol that cannot run raises
+    ``ProtocolUnavailable``).
+    """
+    return run_many(model, [protocol], dataset, **kwargs)[0]

@@ -82,6 +82,8 @@ class GeneratorContext:
             other sources so that it never returns a trial's own true face.
         load_face: callable ``Face -> uint8 [H, W, 3]`` reading a face image; raises ``DataError`` naming
             the file if it is unreadable. Use ``benchmark.images.is_blank`` to skip blank images.
+        utterance_ids: the probe utterances this run will ask faces for (sorted), e.g. for a generator
+            that reads pre-made images and must report missing ones up front.
     """
 
     manifest: "Manifest"
@@ -89,6 +91,7 @@ class GeneratorContext:
     device: str = "cpu"
     gallery_source: str = "vggface"
     load_face: Callable[["Face"], np.ndarray] = field(default=None)
+    utterance_ids: tuple[str, ...] = ()
 
 
 def utterance_seed(seed: int, utterance_id: str) -> int:

@@ -1,0 +1,45 @@
+"""Task "match-1to2": 1:2 voice-to-face matching (Wen, Singh, Raj, NeurIPS 2019, Table 3).
+
+Trials: ``benchmark.trials.build_match_trials``. Score: ``benchmark.metrics.match_1to2`` on judge embeddings
+gathered per trial (vectorised on the device), accuracy with a 95 % identity-bootstrap CI, per speaker gender.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.data import Face, Manifest
+from benchmark.metrics import match_1to2
+from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
+from benchmark.trials import build_match_trials
+from protocols.spec import ProtocolSpec
+
+NEEDS = {"embedding"}
+
+
+def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
+    """Gallery-source faces of the probe split's identities."""
+    ids = {i.id for i in manifest.split(spec.probe_split)}
+    return [f for f in manifest.faces if f.identity in ids and f.source == spec.gallery_source]
+
+
+def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) -> Plan:
+    """Seeded 1:2 trials over the usable (embedded) faces; probes are the trials' utterances."""
+    trials = build_match_trials(manifest, spec, seed, set(real.ids))
+    return Plan(trials=trials, probes=sorted(set(trials.probe)))
+
+
+def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
+          device: str, seed: int) -> TaskScores:
+    """Accuracy of 1:2 matching: overall and per speaker gender."""
+    trials = plan.trials
+    dev = torch.device(device)
+    gen = torch.from_numpy(generated.vectors).to(dev)  # [U, D]
+    faces = torch.from_numpy(real.vectors).to(dev)  # [F, D]
+    g_index, f_index = generated.index(), real.index()
+    gi = torch.tensor([g_index[p] for p in trials.probe], device=dev)  # [N]
+    ti = torch.tensor([f_index[f] for f in trials.true_face], device=dev)  # [N]
+    ii = torch.tensor([f_index[f] for f in trials.imposter_face], device=dev)  # [N]
+    values = match_1to2(gen[gi], faces[ti], faces[ii])  # [N]
+    scores, strata = aggregate({spec.metric: values}, trials.speaker, trials.stratum, spec, seed)
+    return TaskScores(scores=scores, strata=strata, info={"chance": 0.5})
