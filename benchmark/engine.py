@@ -36,7 +36,9 @@ from benchmark.tasks import get_task
 from benchmark.tasks.base import FaceTable, Generated
 from protocols import PROTOCOLS, ProtocolSpec, get_protocol
 
-ANALYSERS: dict[str, str] = {}
+ANALYSERS: dict[str, str] = {
+    "attributes": "benchmark.attributes:factory",
+}
 """Analyses of generated faces that tasks can ask for in ``NEEDS`` beyond "embedding":
 name -> "module:factory", where ``factory()`` returns ``f(list of uint8 [H, W, 3]) -> array [B, ...]``."""
 
@@ -172,7 +174,8 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
              out: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] = "leaderboards/results",
              use_cache: bool = True, progress: bool = True, write: bool = True, strict: bool = True,
              analysers: dict[str, Callable] | None = None,
-             on_batch: Callable[[list[str], torch.Tensor], None] | None = None) -> list[dict]:
+             on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
+             before_scoring: Callable[..., Generated | None] | None = None) -> list[dict]:
     """Score a generator on one or more protocols of a dataset, and write one result JSON per protocol.
 
     Real faces are embedded once (cached on disk), and the generator runs once over the union of the
@@ -199,6 +202,10 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         analysers: extra analyses of generated faces, ``{name: f(images) -> array}`` (see
             ``generate_and_embed``); tasks that need them declare it in ``NEEDS``.
         on_batch: callback on every generated batch (see ``generate_and_embed``).
+        before_scoring: optional hook called once, after generation and before any protocol is scored, as
+            ``before_scoring(generator=..., generated=Generated, real=FaceTable, plans={protocol: Plan})``; it
+            may return a replacement ``Generated`` that the tasks then score (``bench score --allow-missing``
+            marks missing faces there), or None to keep it (``bench run --plots`` reads the similarities).
 
     Returns:
         One result dict per protocol, in order (schema: ``benchmark.results``), with ``"path"`` when written.
@@ -259,6 +266,9 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             generated = generate_and_embed(generator, judge, manifest, probes, batch_size, device, progress,
                                            on_batch=on_batch, analysers=analysers)
             timing["generate_and_embed_s"] = time.perf_counter() - t
+            if before_scoring is not None:
+                generated = before_scoring(generator=generator, generated=generated, real=real,
+                                           plans=plans) or generated
     finally:
         cache.close()
 

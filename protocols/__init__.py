@@ -8,6 +8,18 @@ from protocols.spec import ProtocolSpec
 PROTOCOLS: dict[str, str] = {
     "unstratified": "protocols.matching:UNSTRATIFIED",
     "stratified": "protocols.matching:STRATIFIED",
+    "match-1ofN": "protocols.match_n:MATCH_1OFN",
+    "match-1ofN-stratified": "protocols.match_n:MATCH_1OFN_STRATIFIED",
+    "id-topk-seen": "protocols.identification:ID_TOPK_SEEN",
+    "id-topk-open": "protocols.identification:ID_TOPK_OPEN",
+    "retrieval": "protocols.retrieval:RETRIEVAL",
+    "retrieval-sf2f": "protocols.retrieval:RETRIEVAL_SF2F",
+    "feature": "protocols.feature:FEATURE",
+    "feature-sf2f": "protocols.feature:FEATURE_SF2F",
+    "gender": "protocols.attributes:GENDER",
+    "age": "protocols.attributes:AGE",
+    "consistency": "protocols.consistency:CONSISTENCY",
+    "detect": "protocols.detect:DETECT",
 }
 
 

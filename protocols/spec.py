@@ -29,6 +29,24 @@ class ProtocolSpec:
         metric: the per-trial quantity averaged ("accuracy").
         bootstrap: bootstrap resamples over identities for the 95 % CI.
         ci_level: the confidence level of the interval.
+        ns: 1:N matching, the N values scored (N − 1 imposters per trial; one metric ``acc@N=n`` each).
+        ks: identification top-k / retrieval Recall@K values (one metric each).
+        gallery_identities: retrieval, identities per gallery (SF2F: 100); None where not used.
+        gallery_order: retrieval, how test identities are cut into galleries: "seeded-shuffle" or "sorted"
+            (consecutive blocks of the identities sorted by id, as SF2F slices its test list).
+        reference_split: identification, the split whose identity centroids are ranked ("train": seen,
+            "test": open); None where not used.
+        holdout: identification "seen", which utterances of a training speaker are probes ("last-video":
+            the utterances of the speaker's lexicographically last video; the other videos are the ones a
+            generator may train on).
+        normalise_embeddings: L2-normalise each judge embedding (generated and real) before any distance.
+        normalise_centroid: L2-normalise an identity centroid after averaging (False: SF2F's convention).
+        l1_reduction: "sum" (over the D dimensions, torch.nn.PairwiseDistance(p=1)) or "mean".
+        l2_reduction: "sum" (sqrt of the summed squares: Euclidean) or "mean" (sqrt of the mean square).
+        distance_eps: added to every difference before L1/L2, as torch.nn.PairwiseDistance does (SF2F: 1e-6).
+        attribute_model: the gender/age predictor the protocol scores with ("" where none).
+        age_bands: age band edges in years: (35, 65) gives under 35 / 35–65 (both ends included) / over 65.
+        age_reference: how a speaker's reference age is formed from the predictions on their real faces.
     """
 
     name: str
@@ -46,6 +64,20 @@ class ProtocolSpec:
     metric: str = "accuracy"
     bootstrap: int = 2000
     ci_level: float = 0.95
+    ns: tuple[int, ...] = ()
+    ks: tuple[int, ...] = ()
+    gallery_identities: int | None = None
+    gallery_order: str = ""
+    reference_split: str | None = None
+    holdout: str = ""
+    normalise_embeddings: bool = False
+    normalise_centroid: bool = False
+    l1_reduction: str = "sum"
+    l2_reduction: str = "sum"
+    distance_eps: float = 0.0
+    attribute_model: str = ""
+    age_bands: tuple[float, ...] = ()
+    age_reference: str = ""
 
     def to_dict(self) -> dict:
         """All fields, for the result file."""

@@ -20,6 +20,14 @@ from benchmark.registry import lookup
 
 TASKS: dict[str, str] = {
     "match-1to2": "benchmark.tasks.matching",
+    "match-1ofN": "benchmark.tasks.match_n",
+    "id-topk": "benchmark.tasks.identification",
+    "retrieval": "benchmark.tasks.retrieval",
+    "feature": "benchmark.tasks.feature",
+    "gender": "benchmark.tasks.gender",
+    "age": "benchmark.tasks.age",
+    "consistency": "benchmark.tasks.consistency",
+    "detect": "benchmark.tasks.detect",
 }
 
 

@@ -1,0 +1,90 @@
+"""Task "feature": L1, L2, cosine and angle between generated and real face embeddings (Speech2Face §4,
+AR-SPM Table 4, SF2F).
+
+Trial rule, version 1 (``build``): identities of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable gallery
+face; for every utterance of each (sorted), ``trials_per_probe`` trials, each with a true face uniform over the
+speaker's usable gallery faces (``trialsets.trial_rng``).
+
+Score (all rows at once on the device): the generated embedding of each trial's probe against (a) the trial's
+true face (``l1``, ``l2``, ``cosine``, ``angle_deg``) and (b) the speaker's identity centroid (``…@centroid``),
+with the spec's conventions: ``normalise_embeddings``, ``normalise_centroid``, ``l1_reduction``, ``l2_reduction``,
+``distance_eps`` (``benchmark.metrics``). 95 % identity-bootstrap CI, per speaker gender.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.data import Face, Manifest
+from benchmark.errors import ProtocolUnavailable
+from benchmark.metrics import angle_degrees, cosine_similarity_rows, l1_distance_rows, l2_distance_rows
+from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
+from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
+                                       real_rows, trial_rng, usable_gallery)
+from protocols.spec import ProtocolSpec
+
+NEEDS = {"embedding"}
+
+
+def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
+    """Gallery-source faces of the probe split's identities."""
+    return gallery_faces(manifest, spec.probe_split, spec)
+
+
+def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) -> Plan:
+    """Seeded (probe, true face) trials (rule in the module docstring).
+
+    Raises:
+        ProtocolUnavailable: no identity with a voice and a usable gallery face.
+    """
+    gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, set(real.ids))
+    if not gallery:
+        raise ProtocolUnavailable(f"protocol {spec.name!r} needs a {spec.probe_split} identity with a voice and a usable "
+                                  f"{spec.gallery_source} face in dataset {manifest.dataset_id!r}; found none.")
+    rng = trial_rng(spec, seed)
+    cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "true_face", "stratum")}
+    for ident in sorted(gallery):
+        for utt in manifest.utterances_of(ident):
+            picks = rng.integers(0, len(gallery[ident]), size=spec.trials_per_probe)
+            cols["probe"] += [utt.id] * spec.trials_per_probe
+            cols["speaker"] += [ident] * spec.trials_per_probe
+            cols["true_face"] += [gallery[ident][int(j)] for j in picks]
+            cols["stratum"] += [gender_of(manifest, ident)] * spec.trials_per_probe
+    trials = TrialTable(cols, excluded=excluded, aux={"gallery": gallery, "identities": sorted(gallery)})
+    return Plan(trials=trials, probes=sorted(set(cols["probe"])), info={"identities": len(gallery)})
+
+
+def feature_values(gen: torch.Tensor, true: torch.Tensor, centroid: torch.Tensor, spec: ProtocolSpec) -> dict:
+    """Per-trial distances of ``gen`` ``[N, D]`` to ``true`` ``[N, D]`` and ``centroid`` ``[N, D]`` (already
+    normalised as the spec says): metric name -> float ``[N]``."""
+    out = {}
+    for suffix, ref in (("", true), ("@centroid", centroid)):
+        cos = cosine_similarity_rows(gen, ref)  # [N]
+        out[f"l1{suffix}"] = l1_distance_rows(gen, ref, spec.l1_reduction, spec.distance_eps)  # [N]
+        out[f"l2{suffix}"] = l2_distance_rows(gen, ref, spec.l2_reduction, spec.distance_eps)  # [N]
+        out[f"cosine{suffix}"] = cos
+        out[f"angle_deg{suffix}"] = angle_degrees(cos)  # [N]
+    return out
+
+
+def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
+          device: str, seed: int) -> TaskScores:
+    """Per-image and centroid L1, L2, cosine and angle: overall and per speaker gender."""
+    trials: TrialTable = plan.trials
+    dev = torch.device(device)
+    identities: list[str] = trials.aux["identities"]
+    index = {ident: k for k, ident in enumerate(identities)}
+    centroids = centroid_table(real, trials.aux["gallery"], identities, dev, spec.normalise_embeddings,
+                               spec.normalise_centroid)  # [K, D]
+    gen = generated_rows(generated, trials["probe"], dev, spec.normalise_embeddings)  # [N, D]
+    true = real_rows(real, trials["true_face"], dev, spec.normalise_embeddings)  # [N, D]
+    owner = torch.tensor([index[s] for s in trials["speaker"]], dtype=torch.long, device=dev)  # [N]
+    values = feature_values(gen, true, centroids[owner], spec)
+    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
+    info = {"conventions": {"normalise_embeddings": spec.normalise_embeddings,
+                            "normalise_centroid": spec.normalise_centroid, "l1_reduction": spec.l1_reduction,
+                            "l2_reduction": spec.l2_reduction, "distance_eps": spec.distance_eps,
+                            "centroid": "mean of the speaker's usable gallery-face embeddings"},
+            "lower_is_better": ["l1", "l2", "angle_deg", "l1@centroid", "l2@centroid", "angle_deg@centroid"],
+            "embedding_dim": int(gen.shape[1])}
+    return TaskScores(scores=scores, strata=strata, info=info)

@@ -1,0 +1,94 @@
+"""Task "gender": gender consistency of the generated face with the speaker's metadata gender (Wen, Singh, Raj,
+NeurIPS 2019, §4.2; AR-SPM Table 5), and the predictor's accuracy on real faces of the same identities (ceiling).
+
+Trials (version 1): every utterance of every identity of ``spec.probe_split`` (nothing drawn at random); the
+metadata gender is the truth. The gender of each generated face comes from the engine's ``attributes`` analyser
+(``benchmark.attributes``, column ``male``); the ceiling uses the same predictor, cached on disk, on the usable
+(non-blank) gallery faces of the probe identities.
+
+Score: ``gender_consistency`` per probe (1 if the predicted gender equals the metadata's), ``real_face_accuracy``
+per real face; 95 % identity-bootstrap CIs, per speaker gender.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from benchmark.data import Face, Manifest
+from benchmark.errors import ProtocolUnavailable
+from benchmark.metrics import agreement
+from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
+from benchmark.tasks.trialsets import TrialTable, gallery_faces, gender_of
+from protocols.spec import ProtocolSpec
+
+NEEDS = {"embedding", "attributes"}
+
+
+def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
+    """Gallery-source faces of the probe split's identities (for the ceiling)."""
+    return gallery_faces(manifest, spec.probe_split, spec)
+
+
+def real_attributes(manifest: Manifest, spec: ProtocolSpec, real: FaceTable, identities: set[str]):
+    """Attribute predictions on the usable gallery faces of ``identities`` (cached; ``benchmark.attributes``).
+
+    Returns:
+        (face ids, their identities, float32 ``[F, 4]`` predictions in ``benchmark.attributes.COLUMNS`` order).
+    """
+    from benchmark.attributes import predict_faces
+
+    usable = set(real.ids)
+    faces = [f for f in gallery_faces(manifest, spec.probe_split, spec) if f.identity in identities and f.id in usable]
+    ids, preds, _ = predict_faces(faces)
+    owner = {f.id: f.identity for f in faces}
+    return ids, [owner[i] for i in ids], preds
+
+
+def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) -> Plan:
+    """One trial per utterance of the probe split; predictions on the real faces for the ceiling.
+
+    Raises:
+        ProtocolUnavailable: the split has no utterance.
+    """
+    utts = [u for i in manifest.split(spec.probe_split) for u in manifest.utterances_of(i.id)]
+    if not utts:
+        raise ProtocolUnavailable(f"protocol {spec.name!r}: dataset {manifest.dataset_id!r} has no "
+                                  f"{spec.probe_split} utterance.")
+    cols = {"probe": [u.id for u in utts], "speaker": [u.identity for u in utts],
+            "stratum": [gender_of(manifest, u.identity) for u in utts]}
+    face_ids, owners, preds = real_attributes(manifest, spec, real, set(cols["speaker"]))
+    trials = TrialTable(cols, aux={"real_faces": face_ids, "real_owner": owners, "real_pred": preds})
+    return Plan(trials=trials, probes=sorted(cols["probe"]), info={"real_faces_predicted": len(face_ids)})
+
+
+def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
+          device: str, seed: int) -> TaskScores:
+    """``gender_consistency`` and the ceiling ``real_face_accuracy``: overall and per speaker gender."""
+    from benchmark.attributes import COLUMNS, info_dict
+
+    trials: TrialTable = plan.trials
+    dev = torch.device(device)
+    attrs = torch.from_numpy(np.asarray(generated.extra["attributes"], dtype=np.float32)).to(dev)  # [U, 4]
+    g_index = generated.index()
+    rows = torch.tensor([g_index[p] for p in trials["probe"]], dtype=torch.long, device=dev)  # [N]
+    male = COLUMNS.index("male")
+    pred = attrs[rows, male] > 0.5  # [N] bool
+    truth = torch.tensor([s == "m" for s in trials["stratum"]], dtype=torch.bool, device=dev)  # [N]
+    scores, strata = aggregate({"gender_consistency": agreement(pred, truth)}, trials["speaker"], trials["stratum"],
+                               spec, seed)
+    owners = trials.aux["real_owner"]
+    if owners:
+        real_pred = torch.from_numpy(trials.aux["real_pred"]).to(dev)[:, male] > 0.5  # [F]
+        real_truth = torch.tensor([gender_of(manifest, o) == "m" for o in owners], dtype=torch.bool, device=dev)
+        s, st = aggregate({"real_face_accuracy": agreement(real_pred, real_truth)}, owners,
+                          [gender_of(manifest, o) for o in owners], spec, seed)
+        scores.update(s)
+        for name, metrics in st.items():
+            strata.setdefault(name, {}).update(metrics)
+    share_m = sum(x == "m" for x in trials["stratum"]) / len(trials)
+    info = {"attribute_model": info_dict(),
+            "ceiling": "real_face_accuracy: the predictor on the real gallery faces of the same identities",
+            "constant_gender_reference": {"always m": share_m, "always f": 1.0 - share_m},
+            "generated_faces_detected_by_predictor": float(attrs[rows, COLUMNS.index("face_detected")].mean())}
+    return TaskScores(scores=scores, strata=strata, info=info)

@@ -1,0 +1,124 @@
+"""Task "match-1ofN": 1:N voice-to-face matching, N = 2…10 (Nagrani, Albanie, Zisserman, CVPR 2018).
+
+Trial rule, version 1 (``build``):
+  * eligible speakers: identities of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable ``spec.gallery_source``
+    face, and (stratified) ≥ 1 other eligible identity of their gender; the others are in ``excluded``.
+  * N values: those of ``spec.ns`` not above the smallest candidate pool of an eligible speaker (all eligible
+    identities, or those of the speaker's gender when stratified), so every N is scored on the same speakers; the
+    N values above are listed in the result's ``info`` as capped.
+  * for every utterance of every eligible speaker (sorted), for every N (ascending), ``trials_per_probe`` trials:
+    the true face uniform over the speaker's usable faces; N − 1 distinct imposters uniform over the pool (partial
+    Fisher–Yates with ``Generator.integers``); each imposter's face uniform over its usable faces.
+  * randomness: ``trialsets.trial_rng`` (seed, protocol name, version), drawn in the order above.
+
+Score: cosine similarities ``[T_N, N]`` by one batched gather + matmul per N, ``benchmark.metrics.match_1ofn``,
+accuracy ``acc@N=n`` per N with a 95 % identity-bootstrap CI, per speaker gender.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.data import Face, Manifest
+from benchmark.errors import ProtocolUnavailable
+from benchmark.metrics import l2_normalise, match_1ofn
+from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
+from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, sample_distinct, trial_rng,
+                                       usable_gallery)
+from protocols.spec import ProtocolSpec
+
+NEEDS = {"embedding"}
+
+
+def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
+    """Gallery-source faces of the probe split's identities."""
+    return gallery_faces(manifest, spec.probe_split, spec)
+
+
+def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) -> Plan:
+    """Seeded 1:N trials (rule in the module docstring).
+
+    Raises:
+        ProtocolUnavailable: fewer than two eligible speakers (per gender when stratified).
+    """
+    gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, set(real.ids))
+
+    def key(ident: str) -> str:
+        return gender_of(manifest, ident) if spec.stratify_by == "gender" else "all"
+
+    pools: dict[str, list[str]] = {}
+    for ident in gallery:
+        pools.setdefault(key(ident), []).append(ident)
+    speakers = []
+    for ident in sorted(gallery):
+        if len(pools[key(ident)]) < 2:
+            excluded.append({"identity": ident, "reason": f"no imposter of the same {spec.stratify_by or 'set'}"})
+        else:
+            speakers.append(ident)
+    if len(speakers) < 2:
+        raise ProtocolUnavailable(
+            f"protocol {spec.name!r} needs at least two {spec.probe_split} identities with voices and usable "
+            f"{spec.gallery_source} faces (per gender when stratified) in dataset {manifest.dataset_id!r}; found "
+            f"{len(speakers)}. Excluded: {excluded}")
+    n_max = min(len(pools[key(s)]) for s in speakers)
+    ns = [n for n in spec.ns if n <= n_max]
+    capped = [n for n in spec.ns if n > n_max]
+    if not ns:
+        raise ProtocolUnavailable(f"protocol {spec.name!r}: no N of {list(spec.ns)} fits the {n_max} eligible "
+                                  f"identities of dataset {manifest.dataset_id!r}.")
+
+    rng = trial_rng(spec, seed)
+    cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "n", "true_face", "imposters",
+                                                  "imposter_faces", "stratum")}
+    for speaker in speakers:
+        others = [i for i in pools[key(speaker)] if i != speaker]
+        for utt in manifest.utterances_of(speaker):
+            for n in ns:
+                for _ in range(spec.trials_per_probe):
+                    true_face = gallery[speaker][int(rng.integers(0, len(gallery[speaker])))]
+                    imps = [others[j] for j in sample_distinct(rng, len(others), n - 1)]
+                    imp_faces = [gallery[i][int(rng.integers(0, len(gallery[i])))] for i in imps]
+                    cols["probe"].append(utt.id)
+                    cols["speaker"].append(speaker)
+                    cols["n"].append(str(n))
+                    cols["true_face"].append(true_face)
+                    cols["imposters"].append(";".join(imps))
+                    cols["imposter_faces"].append(";".join(imp_faces))
+                    cols["stratum"].append(gender_of(manifest, speaker))
+    trials = TrialTable(cols, excluded=excluded)
+    smallest = min(pools, key=lambda k: len(pools[k])) if spec.stratify_by else "all"
+    info = {"ns": ns, "ns_capped": capped, "eligible_speakers": len(speakers)}
+    if capped:
+        info["cap_reason"] = (f"only {n_max} eligible identities"
+                              + (f" in the smaller stratum (gender={smallest})" if spec.stratify_by else "")
+                              + f": N = {capped} not scored")
+    return Plan(trials=trials, probes=sorted(set(cols["probe"])), info=info)
+
+
+def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
+          device: str, seed: int) -> TaskScores:
+    """``acc@N=n`` for every scored N: overall and per speaker gender."""
+    trials: TrialTable = plan.trials
+    dev = torch.device(device)
+    gen = l2_normalise(torch.from_numpy(generated.vectors).to(dev))  # [U, D]
+    faces = l2_normalise(torch.from_numpy(real.vectors).to(dev))  # [F, D]
+    g_index, f_index = generated.index(), real.index()
+    scores, strata = {}, {}
+    for n in plan.info["ns"]:
+        rows = [i for i, x in enumerate(trials["n"]) if x == str(n)]
+        gi = torch.tensor([g_index[trials["probe"][i]] for i in rows], device=dev)  # [T]
+        cand = torch.tensor([[f_index[trials["true_face"][i]]] + [f_index[f] for f in trials["imposter_faces"][i].split(";")]
+                             for i in rows], device=dev)  # [T, N]
+        sims = torch.bmm(faces[cand], gen[gi].unsqueeze(2)).squeeze(2)  # [T, N] cosine
+        values = match_1ofn(sims)  # [T]
+        s, st = aggregate({f"acc@N={n}": values}, [trials["speaker"][i] for i in rows],
+                          [trials["stratum"][i] for i in rows], spec, seed)
+        scores.update(s)
+        for name, metrics in st.items():
+            strata.setdefault(name, {}).update(metrics)
+    info = {"chance": {f"acc@N={n}": 1.0 / n for n in plan.info["ns"]}, "ns_scored": plan.info["ns"],
+            "ns_capped": plan.info["ns_capped"], "similarity": "cosine of judge embeddings",
+            "tie_rule": "1/m credit for an m-way tie at the top (random tie-breaking in expectation)"}
+    if "cap_reason" in plan.info:
+        info["cap_reason"] = plan.info["cap_reason"]
+    return TaskScores(scores=scores, strata=strata, info=info)

@@ -1,0 +1,139 @@
+"""Task "retrieval": Recall@K of the speaker among galleries of identity centroids (Bai et al., SF2F, 2022).
+
+Trial rule, version 1 (``build``):
+  * identities: those of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable gallery face (≥ 2 needed), put in
+    order: ``gallery_order="seeded-shuffle"``: a seeded permutation; ``"sorted"``: sorted by id (SF2F).
+  * galleries: G = ``spec.gallery_identities``. With K ≤ G identities, one gallery of all K (stated in ``info``).
+    Otherwise the ordered list is cut into ceil(K / G) consecutive groups of G; the last, shorter group is topped
+    up to G with distractors drawn uniformly without replacement (seeded) from the identities outside it.
+  * trials: every utterance of every identity, in the gallery of the identity's group (distractors are gallery
+    members only). The trial file lists every gallery in its context lines, so its sha256 pins them.
+
+Score: one cosine similarity matrix ``[T, K]`` of generated faces against all centroids, non-members of each
+trial's gallery masked to −inf, ``benchmark.metrics.topk_hits`` for the K values of ``spec.ks`` below the gallery
+size (the others are 1 for any generator: not scored, stated in ``info``); 95 % identity-bootstrap CI, per gender.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from benchmark.data import Face, Manifest
+from benchmark.errors import ProtocolUnavailable
+from benchmark.metrics import cosine_similarity_matrix, topk_hits
+from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
+from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
+                                       sample_distinct, trial_rng, usable_gallery)
+from protocols.spec import ProtocolSpec
+
+NEEDS = {"embedding"}
+
+
+def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
+    """Gallery-source faces of the probe split's identities."""
+    return gallery_faces(manifest, spec.probe_split, spec)
+
+
+def make_galleries(identities: list[str], size: int, order: str, rng) -> list[tuple[list[str], list[str]]]:
+    """Cut identities into galleries (rule in the module docstring).
+
+    Args:
+        identities: sorted identity ids (K ≥ 2).
+        size: G, identities per gallery.
+        order: "seeded-shuffle" or "sorted".
+        rng: a numpy Generator (used for the permutation and the distractors).
+
+    Returns:
+        A list of (probe identities, gallery members) per gallery; members start with the probe identities.
+
+    Raises:
+        ValueError: unknown order.
+    """
+    if order == "seeded-shuffle":
+        ordered = [identities[i] for i in sample_distinct(rng, len(identities), len(identities))]
+    elif order == "sorted":
+        ordered = sorted(identities)
+    else:
+        raise ValueError(f"gallery_order must be 'seeded-shuffle' or 'sorted', not {order!r}")
+    if len(ordered) <= size:
+        return [(sorted(ordered), sorted(ordered))]  # one gallery: order is irrelevant
+    out = []
+    for g in range(math.ceil(len(ordered) / size)):
+        probes = ordered[g * size:(g + 1) * size]
+        members = list(probes)
+        if len(probes) < size:
+            outside = [i for i in ordered if i not in set(probes)]
+            members += [outside[j] for j in sample_distinct(rng, len(outside), size - len(probes))]
+        out.append((probes, members))
+    return out
+
+
+def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) -> Plan:
+    """Seeded galleries and one trial per probe utterance (rule in the module docstring).
+
+    Raises:
+        ProtocolUnavailable: fewer than two usable identities.
+    """
+    gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, set(real.ids))
+    identities = sorted(gallery)
+    if len(identities) < 2:
+        raise ProtocolUnavailable(
+            f"protocol {spec.name!r} needs at least two {spec.probe_split} identities with voices and usable "
+            f"{spec.gallery_source} faces in dataset {manifest.dataset_id!r}; found {len(identities)}.")
+    size = int(spec.gallery_identities or len(identities))
+    galleries = make_galleries(identities, size, spec.gallery_order, trial_rng(spec, seed))
+    cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "gallery", "stratum")}
+    for g, (probes, _) in enumerate(galleries):
+        for ident in sorted(probes):
+            for utt in manifest.utterances_of(ident):
+                cols["probe"].append(utt.id)
+                cols["speaker"].append(ident)
+                cols["gallery"].append(str(g))
+                cols["stratum"].append(gender_of(manifest, ident))
+    gallery_size = len(galleries[0][1])
+    ks = [k for k in spec.ks if k < gallery_size]
+    context = {f"gallery {g}": ";".join(members) for g, (_, members) in enumerate(galleries)}
+    trials = TrialTable(cols, context=context, excluded=excluded,
+                        aux={"gallery": gallery, "identities": identities, "galleries": galleries})
+    info = {"galleries": len(galleries), "gallery_size": gallery_size, "ks": ks,
+            "ks_capped": [k for k in spec.ks if k >= gallery_size]}
+    if gallery_size < size:
+        info["gallery_note"] = (f"only {len(identities)} usable {spec.probe_split} identities (< {size}): one gallery "
+                                f"of {gallery_size}")
+    elif len(identities) % size:
+        info["gallery_note"] = (f"{len(identities)} identities: {len(galleries)} galleries of {size}, the last topped "
+                                f"up with {size - len(identities) % size} seeded distractors")
+    return Plan(trials=trials, probes=sorted(set(cols["probe"])), info=info)
+
+
+def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
+          device: str, seed: int) -> TaskScores:
+    """Recall@K for every scored K: overall and per speaker gender."""
+    trials: TrialTable = plan.trials
+    dev = torch.device(device)
+    identities: list[str] = trials.aux["identities"]
+    index = {ident: k for k, ident in enumerate(identities)}
+    centroids = centroid_table(real, trials.aux["gallery"], identities, dev, spec.normalise_embeddings,
+                               spec.normalise_centroid)  # [K, D]
+    members = torch.zeros(len(trials.aux["galleries"]), len(identities), dtype=torch.bool, device=dev)  # [G, K]
+    for g, (_, mem) in enumerate(trials.aux["galleries"]):
+        members[g, [index[i] for i in mem]] = True
+    gen = generated_rows(generated, trials["probe"], dev, spec.normalise_embeddings)  # [T, D]
+    gal = torch.tensor([int(g) for g in trials["gallery"]], dtype=torch.long, device=dev)  # [T]
+    target = torch.tensor([index[s] for s in trials["speaker"]], dtype=torch.long, device=dev)  # [T]
+    sims = cosine_similarity_matrix(gen, centroids).masked_fill(~members[gal], float("-inf"))  # [T, K]
+    ks = plan.info["ks"]
+    hits = topk_hits(sims, target, ks)  # [T, len(ks)]
+    values = {f"R@{k}": hits[:, j] for j, k in enumerate(ks)}
+    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
+    size = plan.info["gallery_size"]
+    info = {"chance": {f"R@{k}": k / size for k in ks}, "galleries": plan.info["galleries"], "gallery_size": size,
+            "gallery_order": spec.gallery_order, "ks_scored": ks, "ks_capped": plan.info["ks_capped"],
+            "similarity": "cosine of judge embeddings vs identity centroids"}
+    if "gallery_note" in plan.info:
+        info["gallery_note"] = plan.info["gallery_note"]
+    if plan.info["ks_capped"]:
+        info["cap_reason"] = f"Recall@K with K ≥ the gallery size {size} is 1: K = {plan.info['ks_capped']} not scored"
+    return TaskScores(scores=scores, strata=strata, info=info)

@@ -1,0 +1,153 @@
+"""Shared pieces of the task modules of the full protocol set: a generic frozen trial table, the seeded RNG,
+eligibility of identities, and tensors of embeddings gathered on the device.
+
+``TrialTable`` is to every new task what ``benchmark.trials.Trials`` is to 1:2 matching: named string columns,
+one row per trial, a canonical CSV form (optional ``# key: value`` context lines first — e.g. the reference
+identities of an identification trial set — then a header and the rows), its sha256, ``save``, ``excluded``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.data import Manifest
+from benchmark.metrics import l2_normalise
+from benchmark.tasks.base import FaceTable, Generated
+from protocols.spec import ProtocolSpec
+
+
+@dataclass
+class TrialTable:
+    """A frozen trial set: ``columns`` name -> list of N strings (all the same length).
+
+    Attributes:
+        columns: ordered columns; none may contain a comma or a newline.
+        context: ``key -> value`` lines written before the header (part of the hash).
+        excluded: identities left out, with reasons.
+        aux: task-private data derived from the trials (not part of the file or the hash).
+    """
+
+    columns: dict[str, list[str]]
+    context: dict[str, str] = field(default_factory=dict)
+    excluded: list[dict] = field(default_factory=list)
+    aux: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getitem__(self, name: str) -> list[str]:
+        return self.columns[name]
+
+    def __getattr__(self, name: str) -> list[str]:
+        """Columns read as attributes too (``trials.probe``, ``trials.speaker``), as on ``benchmark.trials.Trials``."""
+        columns = self.__dict__.get("columns")
+        if columns is not None and name in columns:
+            return columns[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute or column {name!r}")
+
+    def to_csv(self) -> bytes:
+        """``# key: value`` context lines, then ``trial,<columns>`` and one line per trial; LF, UTF-8."""
+        buf = io.StringIO()
+        for key, value in self.context.items():
+            buf.write(f"# {key}: {value}\n")
+        buf.write("trial," + ",".join(self.columns) + "\n")
+        for i, row in enumerate(zip(*self.columns.values())):
+            buf.write(f"{i}," + ",".join(row) + "\n")
+        return buf.getvalue().encode("utf-8")
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of ``to_csv()``."""
+        return hashlib.sha256(self.to_csv()).hexdigest()
+
+    def save(self, path: Path) -> Path:
+        """Write ``to_csv()`` atomically to ``path`` and return it."""
+        from benchmark.results import write_atomic
+
+        write_atomic(Path(path), self.to_csv())
+        return Path(path)
+
+
+def trial_rng(spec: ProtocolSpec, seed: int) -> np.random.Generator:
+    """``default_rng(SeedSequence([seed, crc32(protocol name), version]))`` — the rule of ``benchmark.trials``:
+    PCG64 and ``Generator.integers`` are platform-stable, so a seed gives byte-identical trials anywhere."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(spec.name.encode()), spec.version]))
+
+
+def sample_distinct(rng: np.random.Generator, n_items: int, count: int) -> list[int]:
+    """``count`` distinct indices in [0, n_items), uniform: a partial Fisher–Yates shuffle drawing only
+    ``Generator.integers`` (whose stream NumPy keeps stable), so trials do not depend on ``choice``/``permutation``
+    internals. ``count == n_items`` gives a uniform permutation."""
+    pool = list(range(n_items))
+    for i in range(count):
+        j = int(rng.integers(i, n_items))
+        pool[i], pool[j] = pool[j], pool[i]
+    return pool[:count]
+
+
+def usable_gallery(manifest: Manifest, split: str, spec: ProtocolSpec,
+                   usable_faces: set[str]) -> tuple[dict[str, list[str]], list[dict]]:
+    """Identities of ``split`` with ≥ 1 utterance and ≥ 1 usable ``spec.gallery_source`` face.
+
+    Returns:
+        ({identity: sorted usable gallery face ids}, excluded [{"identity", "reason"}]), identities sorted.
+    """
+    gallery: dict[str, list[str]] = {}
+    excluded: list[dict] = []
+    for ident in manifest.split(split):
+        faces = [f.id for f in manifest.faces_of(ident.id, spec.gallery_source) if f.id in usable_faces]
+        if not manifest.utterances_of(ident.id):
+            excluded.append({"identity": ident.id, "reason": "no utterance"})
+        elif not faces:
+            excluded.append({"identity": ident.id, "reason": f"no usable {spec.gallery_source} face"})
+        else:
+            gallery[ident.id] = faces
+    return gallery, excluded
+
+
+def gallery_faces(manifest: Manifest, split: str, spec: ProtocolSpec):
+    """``spec.gallery_source`` faces of the identities of ``split`` (a task's ``faces_needed``)."""
+    ids = {i.id for i in manifest.split(split)}
+    return [f for f in manifest.faces if f.identity in ids and f.source == spec.gallery_source]
+
+
+def gender_of(manifest: Manifest, identity_id: str) -> str:
+    """The metadata gender ("m"/"f") of an identity."""
+    return manifest.identity(identity_id).gender
+
+
+def generated_rows(generated: Generated, utterance_ids: list[str], device: torch.device,
+                   normalise: bool = False) -> torch.Tensor:
+    """Judge embeddings of the faces generated for ``utterance_ids``: float32 ``[N, D]`` on ``device``."""
+    index = generated.index()
+    rows = torch.tensor([index[u] for u in utterance_ids], dtype=torch.long, device=device)  # [N]
+    vectors = torch.from_numpy(generated.vectors).to(device)[rows]  # [N, D]
+    return l2_normalise(vectors) if normalise else vectors
+
+
+def real_rows(real: FaceTable, face_ids: list[str], device: torch.device, normalise: bool = False) -> torch.Tensor:
+    """Judge embeddings of real faces ``face_ids``: float32 ``[N, D]`` on ``device``."""
+    index = real.index()
+    rows = torch.tensor([index[f] for f in face_ids], dtype=torch.long, device=device)  # [N]
+    vectors = torch.from_numpy(real.vectors).to(device)[rows]  # [N, D]
+    return l2_normalise(vectors) if normalise else vectors
+
+
+def centroid_table(real: FaceTable, gallery: dict[str, list[str]], identities: list[str], device: torch.device,
+                   normalise_embeddings: bool, normalise_centroid: bool) -> torch.Tensor:
+    """Identity centroids of the gallery faces, rows in ``identities`` order: float32 ``[K, D]`` on ``device``
+    (``benchmark.metrics.identity_centroids``)."""
+    from benchmark.metrics import identity_centroids
+
+    face_ids = [f for ident in identities for f in gallery[ident]]
+    owner = torch.tensor([k for k, ident in enumerate(identities) for _ in gallery[ident]], dtype=torch.long,
+                         device=device)  # [F]
+    vectors = real_rows(real, face_ids, device, normalise_embeddings)  # [F, D]
+    return identity_centroids(vectors, owner, len(identities), normalise=normalise_centroid)  # [K, D]
