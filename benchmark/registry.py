@@ -21,6 +21,11 @@ MODELS: dict[str, str] = {
     "oracle": "baselines.oracle:OracleGenerator",
     "mean-face": "baselines.chance:MeanFaceGenerator",
     "random-face": "baselines.chance:RandomFaceGenerator",
+    "voice-gender": "baselines.voice_only:VoiceGenderGenerator",
+    "nearest-voice": "baselines.voice_only:NearestVoiceGenerator",
+    "wen-gan": "baselines.wen_gan:WenGanGenerator",
+    "speech2face": "baselines.speech2face:Speech2FaceGenerator",
+    "ar-spm": "baselines.ar_spm:ARSPMGenerator",
 }
 """Built-in generators: registered name -> "module:factory"."""
 

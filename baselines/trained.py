@@ -1,0 +1,194 @@
+"""What the learned baselines share: the recipe base class (see ``benchmark.train``) and the checkpoint adapter.
+
+``TrainedGenerator`` turns a checkpoint written by ``bench train`` into a generator:
+
+* it refuses a checkpoint of another baseline, and one whose training identities include an identity of the
+  scored dataset's test split (a leak: e.g. trained on a dataset whose training split is this one's test);
+* each voice goes through the Wen et al. front end (``benchmark.voice.VoiceFrontEnd``) and the recipe's
+  ``infer`` *one at a time*, so a face never depends on the batch it was generated in (float reductions over
+  a padded batch differ from the unpadded ones in the last bit, enough to flip a pixel's rounding);
+* inference samples nothing, so the output of an utterance is a function of its waveform alone (the run
+  seed is not needed);
+* ``meta`` carries the checkpoint's sha256, its step count and training dataset, the face model it was
+  trained against, and ``trained_against_judge``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import torch
+
+from baselines.nets import to_uint8
+from benchmark.errors import BenchError
+from benchmark.generator import GeneratorContext, GeneratorMeta
+
+
+class Recipe:
+    """Base class of a trainable baseline's recipe (subclasses set the class attributes and ``step``/``infer``).
+
+    Class attributes:
+        name: the registered baseline name.
+        DEFAULTS: config defaults (JSON-serialisable; the papers' sizes); must contain ``steps`` and ``batch_size``.
+        PRESETS: named partial configs (``"cpu"``: narrow networks that train in minutes on a CPU).
+        STAGES: ``((stage, config key of its fraction or None for "the rest"), ...)``.
+        FACE_MODEL: the face model the baseline was trained against, in words (goes into ``meta.notes``).
+        TRAINED_AGAINST_JUDGE: True if that face model is the judge's own embedding space.
+        CITATION: the paper.
+
+    Args:
+        config: resolved config (``benchmark.train.resolve_config``).
+        info: data-derived sizes (``info_from_data``), stored in the checkpoint.
+    """
+
+    name = ""
+    DEFAULTS: dict = {}
+    PRESETS: dict[str, dict] = {}
+    STAGES: tuple = ()
+    FACE_MODEL = ""
+    TRAINED_AGAINST_JUDGE = False
+    CITATION = ""
+
+    def __init__(self, config: dict, info: dict):
+        self.config = config
+        self.info = info
+        self.modules: dict[str, torch.nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    # -- class-level hooks -------------------------------------------------------------------------------
+    @classmethod
+    def image_size_of(cls, config: dict) -> int:
+        return int(config.get("image_size", 64))
+
+    @classmethod
+    def needs(cls, config: dict) -> set[str]:
+        """Extra training data: "judge" (judge face embeddings), "speaker" (resemblyzer voice embeddings)."""
+        return set()
+
+    @classmethod
+    def info_from_data(cls, config: dict, data) -> dict:
+        return {"n_identities": data.n_identities}
+
+    @classmethod
+    def stages(cls, config: dict) -> list[tuple[str, float]]:
+        out, used = [], 0.0
+        for stage, key in cls.STAGES:
+            fraction = float(config[key]) if key else max(0.0, 1.0 - used)
+            used += fraction
+            out.append((stage, fraction))
+        return out
+
+    # -- instance hooks ----------------------------------------------------------------------------------
+    def make_optimizers(self) -> None:
+        """Create ``self.optimizers`` (called once the modules are on their device)."""
+        raise NotImplementedError
+
+    def fit_data(self, data) -> None:
+        """Fit data-derived buffers before step 0 of a new run (not called on resume). Default: nothing."""
+
+    def step(self, stage: str, data, batch_size: int, gen: torch.Generator, device: str) -> dict:
+        """One optimisation step of ``stage``; every random draw from ``gen``. Returns ``{"loss": ..., ...}``."""
+        raise NotImplementedError
+
+    def infer(self, feats: torch.Tensor, frames: torch.Tensor, waveforms: torch.Tensor,
+              lengths: torch.Tensor) -> torch.Tensor:
+        """Images ``[B, 3, S, S]`` in [-1, 1] from front-end features ``[B, 64, F]`` (+ raw waveforms)."""
+        raise NotImplementedError
+
+    def load_state(self, checkpoint: dict, device: str) -> None:
+        """Load modules (and optimisers, when present) from a checkpoint dict."""
+        for key, module in self.modules.items():
+            module.load_state_dict(checkpoint["modules"][key])
+            module.to(device)
+        for key, opt in self.optimizers.items():
+            if key in checkpoint.get("optimizers", {}):
+                opt.load_state_dict(checkpoint["optimizers"][key])
+
+    def eval(self) -> None:
+        for module in self.modules.values():
+            module.eval()
+
+    # -- sampling helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def sample_voices(data, batch_size: int, gen: torch.Generator, crop_frames, device: str):
+        """Random training utterances (uniform, with replacement) and crops: (x ``[B, 64, L]``, labels ``[B]``, idx)."""
+        from benchmark.voice import random_crops
+
+        idx = torch.randint(0, len(data.utt_ids), (batch_size,), generator=gen)
+        x = random_crops([data.feats[i] for i in idx.tolist()], gen, tuple(crop_frames))
+        return x.to(device), data.utt_label[idx].to(device), idx
+
+    @staticmethod
+    def sample_faces(data, batch_size: int, gen: torch.Generator, device: str, flip: bool = False):
+        """Random training faces (uniform, with replacement): (images ``[B, 3, S, S]`` in [-1, 1], labels, idx);
+        ``flip`` mirrors each one with probability 1/2 (Wen et al.'s ``FaceDataset``)."""
+        from baselines.nets import to_unit_range
+
+        idx = torch.randint(0, len(data.face_ids), (batch_size,), generator=gen)
+        images = to_unit_range(data.faces[idx])
+        if flip:
+            mirror = torch.rand(batch_size, generator=gen) < 0.5
+            images = torch.where(mirror[:, None, None, None], images.flip(3), images)
+        return images.to(device), data.face_label[idx].to(device), idx
+
+
+class TrainedGenerator:
+    """A learned baseline loaded from a ``bench train`` checkpoint (module docstring).
+
+    Args:
+        ctx: the generator context.
+        baseline: the baseline the checkpoint must be of.
+        checkpoint: path of ``checkpoint.pt`` (``--model-arg checkpoint=PATH``).
+
+    Raises:
+        BenchError: no checkpoint given or readable, another baseline's checkpoint, or training identities that
+            are test identities of the scored dataset.
+    """
+
+    def __init__(self, ctx: GeneratorContext, baseline: str, checkpoint: str | None = None):
+        from benchmark.train import build_recipe, file_sha256, load_checkpoint
+        from benchmark.voice import VoiceFrontEnd
+
+        if not checkpoint:
+            raise BenchError(
+                f"{baseline} has no shipped weights: train it with `bench train --baseline {baseline} "
+                f"--dataset {ctx.manifest.dataset_id} --out DIR`, then pass --model-arg checkpoint=DIR/checkpoint.pt.")
+        ck = load_checkpoint(checkpoint)
+        if ck["baseline"] != baseline:
+            raise BenchError(f"{checkpoint} is a {ck['baseline']!r} checkpoint, not {baseline!r}; "
+                             f"score it with --model {ck['baseline']}.")
+        test_ids = {i.id for i in ctx.manifest.identities if i.split != "train"}
+        leak = sorted(test_ids & set(ck["dataset"]["identities"]))
+        if leak:
+            raise BenchError(f"{checkpoint} was trained on {len(leak)} identities that are test identities of "
+                             f"{ctx.manifest.dataset_id!r} (e.g. {leak[:3]}); scores would be meaningless. Use a "
+                             "checkpoint trained on this dataset's training split.")
+        self.ctx = ctx
+        self.device = ctx.device
+        self.recipe = build_recipe(baseline, ck["config"], ck["info"], ctx.device)
+        self.recipe.load_state({"modules": ck["modules"]}, ctx.device)
+        self.recipe.eval()
+        self.front_end = VoiceFrontEnd()
+        cls = type(self.recipe)
+        config = json.dumps(ck["config"], sort_keys=True)
+        self.meta = GeneratorMeta(
+            name=baseline, revision=f"step{ck['step']}", weights_sha256=file_sha256(checkpoint),
+            image_size=cls.image_size_of(ck["config"]), training_datasets=(ck["dataset"]["id"],),
+            citation=cls.CITATION, trained_against_judge=cls.TRAINED_AGAINST_JUDGE,
+            notes=(f"face model: {cls.FACE_MODEL}; trained {ck['step']}/{ck['steps']} steps, batch "
+                   f"{ck['batch_size']}, seed {ck['seed']}, on {len(ck['dataset']['identities'])} training identities "
+                   f"of {ck['dataset']['id']} (manifest {ck['dataset']['manifest_sha256'][:12]}); config {config}"),
+        )
+
+    def generate(self, waveforms: torch.Tensor, lengths: torch.Tensor, utterance_ids: Sequence[str]) -> torch.Tensor:
+        """uint8 ``[B, 3, S, S]`` faces for float32 ``[B, T]`` 16 kHz voices with int64 ``[B]`` lengths."""
+        out = []
+        with torch.no_grad():
+            for b in range(len(utterance_ids)):
+                n = int(lengths[b])
+                wave = waveforms[b:b + 1, :n].to(self.device)
+                length = lengths[b:b + 1].to(self.device)
+                feats, frames = self.front_end(wave, length)
+                out.append(to_uint8(self.recipe.infer(feats, frames, wave, length)).cpu())
+        return torch.cat(out)

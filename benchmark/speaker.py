@@ -1,0 +1,194 @@
+"""Speaker embeddings: resemblyzer's pretrained GE2E voice encoder, batched.
+
+Model: ``resemblyzer.VoiceEncoder`` 0.1.4 (Resemble AI, Apache-2.0): a 3-layer LSTM (256 units) over 40-bin
+mel spectrograms, trained with the generalised end-to-end loss (Wan et al., ICASSP 2018) on speaker
+verification data; 256-d, non-negative, L2-normalised embeddings. Its weights (``pretrained.pt``) ship inside
+the wheel: nothing is downloaded.
+
+Per utterance, the steps are resemblyzer's own (``resemblyzer.preprocess_wav`` then
+``VoiceEncoder.embed_utterance``, defaults ``rate=1.3``, ``min_coverage=0.75``): volume raised (never lowered)
+to -30 dBFS, long silences trimmed by WebRTC VAD (mode 3, 30 ms windows), 40-bin mel spectrogram (25 ms /
+10 ms), 1.6 s partial windows at 1.3 per second, LSTM, mean of the partial embeddings, L2 normalisation.
+Batching: the API takes batches; the partial windows of each utterance go through the LSTM in one call
+(utterances are not mixed, so an embedding never depends on its batch); the result equals
+``embed_utterance`` to float32 rounding (checked in ``tests/test_baselines.py``).
+Embeddings are cached on disk (``<cache>/speaker.sqlite``) by the sha256 of the float32 samples, the encoder's
+weights sha256 and ``PREPROCESS_VERSION``, as the judge caches face embeddings. One documented choice: when
+VAD trimming leaves less than ``MIN_TRIMMED_S`` of audio (e.g. a recording of
+music or noise), the untrimmed, volume-normalised recording is embedded instead of failing.
+
+Installation: the resemblyzer wheel declares a dependency on the distribution ``webrtcvad``, whose module
+imports ``pkg_resources`` (gone from setuptools >= 81); this project installs ``webrtcvad-wheels`` (same
+module, no such import) and resemblyzer without its dependencies — see README "Install".
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from benchmark.errors import BenchError
+
+EMBED_DIM = 256
+"""Dimension of resemblyzer's embeddings."""
+
+MIN_TRIMMED_S = 0.5
+"""Below this much audio left after resemblyzer's silence trimming, in seconds, the untrimmed audio is used."""
+
+PREPROCESS_VERSION = "resemblyzer-0.1.4-preprocess_wav-rate1.3-cov0.75-min0.5s-v2"
+"""Version of the steps above; part of the cache key."""
+
+INSTALL_HINT = ('install it with: pip install --no-deps resemblyzer==0.1.4 (its other dependencies, librosa, '
+                'scipy and webrtcvad-wheels, come with this package; see README "Install")')
+
+
+def import_resemblyzer():
+    """Import resemblyzer, making sure its ``import webrtcvad`` works first.
+
+    Returns:
+        The ``resemblyzer`` module.
+
+    Raises:
+        BenchError: resemblyzer or one of its dependencies is missing; the message gives the install command.
+    """
+    from benchmark.voice import import_webrtcvad
+
+    import_webrtcvad()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # scipy.ndimage.morphology, used by resemblyzer
+            import resemblyzer
+    except ModuleNotFoundError as exc:
+        raise BenchError(f"speaker embeddings need resemblyzer, and {exc.name!r} is missing; {INSTALL_HINT}.") from exc
+    return resemblyzer
+
+
+class SpeakerEncoder:
+    """Batched resemblyzer embeddings (module docstring).
+
+    Args:
+        device: torch device string for the LSTM ("cpu", "cuda").
+        cache: use the on-disk cache in the cache directory (``benchmark.settings``).
+
+    Attributes:
+        weights_sha256: sha256 of resemblyzer's ``pretrained.pt`` (recorded in generator metas).
+    """
+
+    def __init__(self, device: str = "cpu", cache: bool = True):
+        import hashlib
+        from pathlib import Path
+
+        rz = import_resemblyzer()
+        self._rz = rz
+        self.device = torch.device(device)
+        self.encoder = rz.VoiceEncoder(device=self.device, verbose=False).eval()
+        weights = Path(rz.__file__).resolve().parent / "pretrained.pt"
+        self.weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
+        self.use_cache = cache
+        self._key_suffix = f"|resemblyzer|{self.weights_sha256}|{PREPROCESS_VERSION}"
+
+    def preprocess(self, wave: np.ndarray) -> np.ndarray:
+        """resemblyzer's ``preprocess_wav`` on one 16 kHz float32 ``[T]`` recording, with the short-result fallback.
+
+        Returns:
+            float32 ``[T']`` (volume-normalised, long silences trimmed).
+        """
+        rz = self._rz
+        wave = np.asarray(wave, dtype=np.float32)
+        normed = rz.normalize_volume(wave, rz.audio.audio_norm_target_dBFS, increase_only=True)
+        trimmed = rz.trim_long_silences(normed)
+        return (trimmed if len(trimmed) >= MIN_TRIMMED_S * rz.sampling_rate else normed).astype(np.float32)
+
+    def embed_waves(self, waves: Sequence[np.ndarray]) -> np.ndarray:
+        """Embed recordings given as a list of float32 ``[T_i]`` 16 kHz arrays in [-1, 1], using the cache.
+
+        Returns:
+            float32 ``[N, 256]``, each row L2-normalised (non-negative entries).
+
+        Raises:
+            BenchError: an empty recording.
+        """
+        import hashlib
+
+        from benchmark.cache import EmbeddingCache
+        from benchmark.settings import cache_dir
+
+        waves = [np.ascontiguousarray(w, dtype=np.float32) for w in waves]
+        keys = [hashlib.sha256(w.tobytes()).hexdigest() + self._key_suffix for w in waves]
+        cache = EmbeddingCache(cache_dir() / "speaker.sqlite" if self.use_cache else None)
+        try:
+            found = cache.get_many(sorted(set(keys)))
+            todo = {k: w for k, w in zip(keys, waves) if k not in found}
+            if todo:
+                vecs = self.compute(list(todo.values()))
+                new = {k: (v, True) for k, v in zip(todo, vecs)}
+                cache.put_many(new)
+                found.update(new)
+        finally:
+            cache.close()
+        return np.stack([found[k][0] for k in keys]) if keys else np.zeros((0, EMBED_DIM), np.float32)
+
+    def compute(self, waves: Sequence[np.ndarray], rate: float = 1.3, min_coverage: float = 0.75) -> np.ndarray:
+        """Embed recordings without the cache: each recording's partial windows in one LSTM call.
+
+        Recordings are not mixed in one call: a float reduction over a batch of another shape can differ in the
+        last bit, and a speaker embedding must not depend on the batch it came in (``benchmark.conformance``).
+
+        Args:
+            waves: float32 ``[T_i]`` 16 kHz arrays in [-1, 1].
+            rate, min_coverage: resemblyzer's ``embed_utterance`` parameters (its defaults).
+
+        Returns:
+            float32 ``[N, 256]``, each row L2-normalised (non-negative entries).
+
+        Raises:
+            BenchError: an empty recording.
+        """
+        rz = self._rz
+        out = np.zeros((len(waves), EMBED_DIM), np.float32)
+        for i, wave in enumerate(waves):
+            if len(wave) == 0:
+                raise BenchError(f"speaker embedding: recording {i} of the batch is empty.")
+            wav = self.preprocess(wave)
+            wav_slices, mel_slices = rz.VoiceEncoder.compute_partial_slices(len(wav), rate, min_coverage)
+            if wav_slices[-1].stop >= len(wav):
+                wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)), "constant")
+            mel = rz.wav_to_mel_spectrogram(wav)  # [frames, 40]
+            partials = torch.from_numpy(np.stack([mel[s] for s in mel_slices])).to(self.device)  # [P, 160, 40]
+            with torch.no_grad():
+                emb = self.encoder(partials).cpu().double().mean(dim=0)  # [256]
+            out[i] = (emb / emb.norm()).float().numpy()
+        return out
+
+    def embed(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Embed a padded batch.
+
+        Args:
+            waveforms: float32 ``[B, T]`` at 16 kHz in [-1, 1], zero-padded after each recording (any device).
+            lengths: int64 ``[B]`` samples.
+
+        Returns:
+            float32 ``[B, 256]`` CPU tensor, rows L2-normalised.
+        """
+        waves = waveforms.detach().float().cpu().numpy()
+        return torch.from_numpy(self.embed_waves([waves[b, :n] for b, n in enumerate(lengths.tolist())]))
+
+
+def embed_files(encoder: SpeakerEncoder, paths: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """Embed audio files (read with ``benchmark.audio.load_audio``) in batches.
+
+    Returns:
+        float32 ``[N, 256]`` in the order of ``paths``.
+
+    Raises:
+        DataError: a file cannot be read (the message names it).
+    """
+    from benchmark.audio import load_audio
+
+    out = [np.zeros((0, EMBED_DIM), np.float32)]
+    for start in range(0, len(paths), batch_size):
+        out.append(encoder.embed_waves([load_audio(p) for p in paths[start:start + batch_size]]))
+    return np.concatenate(out)
