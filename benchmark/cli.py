@@ -55,6 +55,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.engine import run_many
 
     protocols = [p for p in args.protocol.split(",") if p]
+    if args.plots:
+        from benchmark.sheet import run_with_plots  # run_many, plus a margin histogram per 1:2 protocol
+
+        run_many = run_with_plots
     results = run_many(args.model, protocols, args.dataset, data_root=args.data_root, data_dir=args.data_dir,
                        device=args.device, seed=args.seed, batch_size=args.batch_size,
                        model_args=_model_args(args.model_arg), out=args.out, results_dir=args.results_dir,
@@ -62,6 +66,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        strict=len(protocols) == 1 and protocols[0] != "all")
     for result in results:
         print_result(result)
+        if result.get("plot"):
+            print(f"margin histogram written to {result['plot']}")
         print()
     if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
@@ -111,12 +117,187 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default="leaderboards/results")
     p.add_argument("--no-cache", action="store_true", help="do not use the on-disk judge cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--plots", action="store_true",
+                   help="also save a histogram of similarity margins (true - imposter) next to each 1:2 result JSON")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("ls", help="list models, protocols or datasets")
     p.add_argument("what", choices=["models", "protocols", "datasets"])
     p.set_defaults(func=cmd_ls)
+
+    add_results_commands(sub, DEFAULT_DATASET)
+
+    from benchmark.train import add_parser as add_train_parser
+
+    add_train_parser(sub)
     return parser
+
+
+# --- submissions, leaderboards, regression checks, pictures (benchmark.submission, .leaderboard, .check, .sheet)
+
+
+def _protocol_list(text: str) -> list[str]:
+    return [p for p in text.split(",") if p]
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark.submission import score
+
+    protocols = _protocol_list(args.protocol)
+    results = score(args.faces, protocols, args.dataset, name=args.name or Path(args.faces).resolve().name,
+                    allow_missing=args.allow_missing, citation=args.citation,
+                    trained_against_judge=args.trained_against_judge,
+                    training_datasets=_protocol_list(args.training_datasets or ""), data_root=args.data_root,
+                    data_dir=args.data_dir, device=args.device, seed=args.seed, batch_size=args.batch_size,
+                    out=args.out, results_dir=args.results_dir, use_cache=not args.no_cache,
+                    progress=not args.quiet, strict=len(protocols) == 1 and protocols[0] != "all")
+    for result in results:
+        print_result(result)
+        sub = result.get("info", {}).get("submission", {})
+        if sub.get("failed_count"):
+            print(f"INCOMPLETE: {sub['failed_count']} face(s) missing or unreadable, their trials counted wrong: "
+                  + ", ".join((sub["missing"] + sub["unreadable"])[:10]) + (" ..." if sub["failed_count"] > 10 else ""))
+        print()
+    if any(r.get("dataset", {}).get("synthetic") for r in results):
+        print(TOY_WARNING)
+    return 0
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    from benchmark.submission import export_trials
+
+    protocols = _protocol_list(args.protocol)
+    info = export_trials(protocols, args.dataset, args.out, seed=args.seed, data_root=args.data_root,
+                         data_dir=args.data_dir, trials_dir=args.trials_dir, use_cache=not args.no_cache,
+                         progress=not args.quiet, strict=len(protocols) == 1 and protocols[0] != "all")
+    print(f"{info['utterances']} utterances to make faces for written to {info['path']} "
+          f"(save each as <faces dir>/<utterance id>.png, then: bench score --faces DIR --protocol {args.protocol} "
+          f"--dataset {args.dataset} --seed {args.seed})")
+    for name, p in info["protocols"].items():
+        print(f"  {name} v{p['version']}: {p['trials']} trials over {p['probes']} probes, trials sha256 "
+              f"{p['sha256']}" + (f", file {p['file']}" if p["file"] else ""))
+    for name, reason in info["skipped"].items():
+        print(f"  {name} skipped: {reason}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmark.leaderboard import leaderboard
+
+    output = leaderboard(args.results_dir, args.out_dir, published=args.published, check=args.check)
+    if args.check:
+        if output.stale:
+            print("leaderboards out of date (run `bench leaderboard`): " + ", ".join(output.stale), file=sys.stderr)
+            return 1
+        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)")
+        return 0
+    if not args.quiet:
+        print(output.readme)
+    print(f"wrote {len(output.files)} files under {args.out_dir} (README.md, tables/<dataset>/<protocol>.md|.csv)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from benchmark.check import check
+
+    report = check(args.results_dir, args.names, tolerance=args.tolerance, device=args.device,
+                   data_root=args.data_root, data_dir=args.data_dir, use_cache=not args.no_cache,
+                   progress=not args.quiet)
+    if args.all_rows or not report.ok:
+        print()
+        print(report.table(only_failures=not args.all_rows))
+    failed = [f for f, ok in report.files.items() if not ok]
+    print(f"\nbench check: {len(report.files) - len(failed)} of {len(report.files)} result file(s) reproduced"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 0 if report.ok else 1
+
+
+def cmd_sheet(args: argparse.Namespace) -> int:
+    from benchmark.sheet import contact_sheet
+
+    info = contact_sheet(args.model, args.dataset, args.out, protocol=args.protocol, k=args.k, voices=args.voices,
+                         real=args.real, speakers=_protocol_list(args.speakers or ""), seed=args.seed,
+                         model_args=_model_args(args.model_arg), data_root=args.data_root, data_dir=args.data_dir,
+                         device=args.device, batch_size=args.batch_size, use_cache=not args.no_cache,
+                         progress=not args.quiet, tile=args.tile)
+    print(f"contact sheet of {len(info['speakers'])} speaker(s) ({', '.join(info['speakers'])}) written to "
+          f"{info['path']} ({info['size'][0]}x{info['size'][1]} px)")
+    return 0
+
+
+def _data_args(p: argparse.ArgumentParser, default_dataset: str) -> None:
+    p.add_argument("--dataset", default=default_dataset, help=f"dataset name (default: {default_dataset})")
+    p.add_argument("--data-root", help="the dataset's own directory")
+    p.add_argument("--data-dir", help="folder holding <dataset>/ directories (default $VOICE2FACE_DATA_DIR or ./data)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-cache", action="store_true", help="do not use the on-disk judge cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_results_commands(sub, default_dataset: str) -> None:
+    """The subcommands score, trials, leaderboard, check and sheet."""
+    p = sub.add_parser("score", help="score a folder of face images named by utterance id, as bench run would")
+    p.add_argument("--faces", required=True, metavar="DIR",
+                   help="folder of DIR/<utterance id>.png|.jpg (nested) or DIR/<id>__<video>__<n>.png (flat)")
+    p.add_argument("--protocol", required=True, help="protocol name, a comma-separated list, or 'all'")
+    _data_args(p, default_dataset)
+    p.add_argument("--name", help="the submission's name on leaderboards (default: the folder's name)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="score missing or unreadable faces as failed trials instead of stopping")
+    p.add_argument("--citation", default="", help="paper or source of the model that made the faces")
+    p.add_argument("--trained-against-judge", action="store_true",
+                   help="the model was trained on the judge's embedding space (marked on leaderboards)")
+    p.add_argument("--training-datasets", help="comma-separated dataset ids the model was trained on")
+    p.add_argument("--device", default="cpu", help="torch device for the metrics (default cpu)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--out", help="result JSON path")
+    p.add_argument("--results-dir", default="leaderboards/results")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("trials", help="export the utterances (and frozen trials) a submission must make faces for")
+    p.add_argument("--protocol", required=True, help="protocol name, a comma-separated list, or 'all'")
+    _data_args(p, default_dataset)
+    p.add_argument("--out", required=True, help="CSV of utterances: utterance,identity,gender,audio,image,protocols")
+    p.add_argument("--trials-dir", help="also copy each protocol's frozen trial file here")
+    p.set_defaults(func=cmd_trials)
+
+    p = sub.add_parser("leaderboard", help="render Markdown and CSV leaderboards from stored results")
+    p.add_argument("--results-dir", default="leaderboards/results")
+    p.add_argument("--out-dir", default="leaderboards", help="where README.md and tables/ are written")
+    p.add_argument("--published", help="published-numbers JSON (default leaderboards/published.json)")
+    p.add_argument("--check", action="store_true", help="write nothing; fail if the files on disk are out of date")
+    p.add_argument("--quiet", action="store_true", help="do not print the tables")
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("check", help="re-run stored results and fail where a score moved beyond tolerance")
+    p.add_argument("names", nargs="*", help="generator names, model specs, result files or folders (default: all)")
+    p.add_argument("--results-dir", default="leaderboards/results")
+    p.add_argument("--tolerance", default="auto", choices=["auto", "exact", "ci"],
+                   help="auto: exact for deterministic CPU runs, else each run within the other's 95%% CI")
+    p.add_argument("--device", help="re-run on this device instead of each result's own")
+    p.add_argument("--data-root", help="the dataset's own directory")
+    p.add_argument("--data-dir", help="folder holding <dataset>/ directories")
+    p.add_argument("--no-cache", action="store_true", help="do not use the on-disk judge cache")
+    p.add_argument("--all-rows", action="store_true", help="print every compared number, not only failures")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sheet", help="contact sheet: generated faces next to real faces of K speakers")
+    p.add_argument("--model", required=True, help="registered name, file.py:Factory or module:Factory")
+    p.add_argument("--out", required=True, help="PNG path")
+    p.add_argument("--protocol", default="stratified", help="protocol for probes and per-speaker scores")
+    _data_args(p, default_dataset)
+    p.add_argument("--k", type=int, default=5, help="speakers (rows)")
+    p.add_argument("--voices", type=int, default=2, help="generated faces per speaker")
+    p.add_argument("--real", type=int, default=3, help="real faces per speaker")
+    p.add_argument("--speakers", help="comma-separated identity ids instead of the first K")
+    p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="argument for the model factory")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--tile", type=int, default=128, help="tile side in pixels")
+    p.set_defaults(func=cmd_sheet)
 
 
 def main(argv: list[str] | None = None) -> int:

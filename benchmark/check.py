@@ -1,0 +1,277 @@
+"""Regression checks (``bench check``): re-run every stored result's configuration and compare.
+
+For each result file under the results folder (or the named subset), the configuration it records — model
+spec and arguments, protocol, dataset, seed, device and batch size — is run again (results that share all but
+the protocol are re-run together, one generation pass), and every score (overall and per stratum) is compared
+with the stored one:
+
+* **exact** when the run is known to be deterministic: stored and re-run device are both "cpu" and the stored
+  environment's torch, numpy and dlib versions are the installed ones. On the CPU every step is
+  deterministic: seeded trials (NumPy PCG64), per-utterance generator seeds, dlib's judge, the torch CPU
+  bootstrap generator (dlib's embeddings do not depend on batch composition either); so the value, the CI and
+  the counts must be equal to the last bit. This assumes the same CPU family as the stored run: on other
+  hardware, pass ``--tolerance ci``.
+* **within the CIs** otherwise (a GPU run, another device, other library versions): the new value must lie in
+  the stored 95 % interval and the stored value in the new one (ends included) — each run inside the other's
+  interval — and the counts must be equal.
+
+Always, whatever the tolerance: the trials sha256 must be unchanged (the protocol, its version, the dataset
+manifest and the trial rule together), the protocol version must still be the registered one, and the set of
+metrics and strata must be the same. A result that cannot be re-run (missing model, data, CUDA, folder) fails.
+
+Submission results (``bench score``) are re-scored from their folder with ``benchmark.submission.score``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from benchmark.errors import BenchError
+from benchmark.results import read_result
+
+TOLERANCES = ("auto", "exact", "ci")
+
+
+@dataclass
+class Diff:
+    """One compared number (or a structural problem) of one result file."""
+
+    path: str
+    protocol: str
+    stratum: str
+    metric: str
+    stored: str
+    ci: str
+    new: str
+    delta: str
+    rule: str
+    ok: bool
+    note: str = ""
+
+
+@dataclass
+class CheckReport:
+    """What ``check`` found: every compared entry, and per result file whether it passed."""
+
+    rows: list[Diff] = field(default_factory=list)
+    files: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.files) and all(self.files.values())
+
+    @property
+    def failures(self) -> list[Diff]:
+        return [r for r in self.rows if not r.ok]
+
+    def table(self, only_failures: bool = True) -> str:
+        """A tabulate diff table (failures only by default)."""
+        from tabulate import tabulate
+
+        rows = self.failures if only_failures else self.rows
+        return tabulate([[r.path, r.protocol, r.stratum, r.metric, r.stored, r.ci, r.new, r.delta, r.rule,
+                          "ok" if r.ok else "FAIL", r.note] for r in rows],
+                        headers=["result", "protocol", "stratum", "metric", "stored", "stored 95% CI", "re-run",
+                                 "Δ", "tolerance", "status", "note"])
+
+
+def find_results(results_dir: str | os.PathLike[str]) -> list[Path]:
+    """Every ``*.json`` under ``results_dir`` (sorted; hidden files skipped).
+
+    Raises:
+        BenchError: the folder does not exist.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise BenchError(f"results folder {root} does not exist.")
+    return sorted(p for p in root.rglob("*.json") if not any(part.startswith(".") for part in p.parts))
+
+
+def select(paths: Sequence[Path], results: Sequence[dict], names: Sequence[str]) -> list[int]:
+    """Indices of the results a ``bench check NAME...`` call means: a NAME matches a result when it equals its
+    generator name or model spec, or is its file path or a folder above it. No names: all."""
+    if not names:
+        return list(range(len(paths)))
+    out = []
+    for i, (path, result) in enumerate(zip(paths, results)):
+        gen = result.get("generator", {})
+        for name in names:
+            p = Path(name)
+            if name in (gen.get("name"), gen.get("spec")) or (p.exists() and (
+                    p.resolve() == path.resolve() or p.resolve() in path.resolve().parents)):
+                out.append(i)
+                break
+    return out
+
+
+def deterministic(stored: dict, device: str) -> bool:
+    """True when a re-run on ``device`` must reproduce ``stored`` exactly (module docstring)."""
+    import numpy
+    import torch
+
+    try:
+        import dlib
+
+        dlib_version = dlib.__version__
+    except ImportError:  # pragma: no cover
+        dlib_version = None
+    env = stored.get("environment", {})
+    return (stored.get("device") == "cpu" and device == "cpu" and env.get("torch") == torch.__version__
+            and env.get("numpy") == numpy.__version__ and env.get("dlib") == dlib_version)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}" if isinstance(x, (int, float)) else str(x)
+
+
+def compare(path: str, stored: dict, new: dict, exact: bool) -> list[Diff]:
+    """Compare a stored result with its re-run; one ``Diff`` per (stratum, metric) plus structural checks."""
+    proto = stored["protocol"]["name"]
+    rule = "exact" if exact else "within CIs"
+    rows: list[Diff] = []
+
+    def problem(what: str, stored_v: str, new_v: str, note: str) -> None:
+        rows.append(Diff(path, proto, "", what, stored_v, "", new_v, "", "equal", False, note))
+
+    if new["protocol"]["version"] != stored["protocol"]["version"]:
+        problem("protocol version", str(stored["protocol"]["version"]), str(new["protocol"]["version"]),
+                "the protocol changed version: re-run and store the result again")
+    if new["trials"]["sha256"] != stored["trials"]["sha256"]:
+        problem("trials sha256", stored["trials"]["sha256"][:16] + "…", new["trials"]["sha256"][:16] + "…",
+                "the trials changed (protocol, dataset manifest or trial rule)")
+    if new["dataset"]["manifest_sha256"] != stored["dataset"]["manifest_sha256"]:
+        problem("dataset manifest", stored["dataset"]["manifest_sha256"][:16] + "…",
+                new["dataset"]["manifest_sha256"][:16] + "…", "the dataset's files changed")
+    blocks = [("all", stored["scores"], new["scores"])]
+    for stratum in sorted(set(stored.get("strata", {})) | set(new.get("strata", {}))):
+        blocks.append((stratum, stored.get("strata", {}).get(stratum), new.get("strata", {}).get(stratum)))
+    for stratum, old_scores, new_scores in blocks:
+        old_scores, new_scores = old_scores or {}, new_scores or {}
+        for metric in sorted(set(old_scores) | set(new_scores)):
+            a, b = old_scores.get(metric), new_scores.get(metric)
+            if a is None or b is None:
+                rows.append(Diff(path, proto, stratum, metric, _fmt(a["value"]) if a else "—", "",
+                                 _fmt(b["value"]) if b else "—", "", rule, False,
+                                 "metric/stratum only in the " + ("re-run" if a is None else "stored result")))
+                continue
+            lo, hi = a["ci95"]
+            delta = b["value"] - a["value"]
+            counts_ok = a.get("n") == b.get("n") and a.get("n_identities") == b.get("n_identities")
+            if exact:
+                ok = a["value"] == b["value"] and list(a["ci95"]) == list(b["ci95"]) and counts_ok
+            else:
+                ok = lo <= b["value"] <= hi and b["ci95"][0] <= a["value"] <= b["ci95"][1] and counts_ok
+            note = "" if counts_ok else f"n {a.get('n')}→{b.get('n')}, identities {a.get('n_identities')}→{b.get('n_identities')}"
+            if exact and ok is False and counts_ok and a["value"] == b["value"]:
+                note = f"CI moved: [{_fmt(lo)}, {_fmt(hi)}] → [{_fmt(b['ci95'][0])}, {_fmt(b['ci95'][1])}]"
+            rows.append(Diff(path, proto, stratum, metric, _fmt(a["value"]), f"[{_fmt(lo)}, {_fmt(hi)}]",
+                             _fmt(b["value"]), f"{delta:+.3g}", rule, ok, note))
+    return rows
+
+
+def _config_key(result: dict, device: str | None) -> str:
+    gen = result["generator"]
+    return json.dumps([gen.get("spec"), gen.get("args", {}), result["dataset"]["id"], result["seed"],
+                       device or result["device"], result.get("batch_size", 16),
+                       result["protocol"].get("spec", {}).get("gallery_source")], sort_keys=True, default=str)
+
+
+def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir, use_cache: bool,
+           progress: bool) -> list[dict]:
+    from benchmark.engine import run_many
+    from benchmark.submission import FOLDER_SPEC, score
+
+    gen = stored["generator"]
+    common = dict(data_root=data_root, data_dir=data_dir, device=device, seed=stored["seed"],
+                  batch_size=stored.get("batch_size", 16), use_cache=use_cache, progress=progress, write=False)
+    if gen.get("spec") == FOLDER_SPEC:
+        args = gen.get("args", {})
+        if "faces_dir" not in args:
+            raise BenchError("the submission result records no faces_dir; it cannot be re-scored.")
+        keep = {k: args[k] for k in ("name", "allow_missing", "citation", "revision", "trained_against_judge")
+                if k in args}
+        datasets = [d for d in str(args.get("training_datasets", "")).split(",") if d]
+        return score(args["faces_dir"], protocols, stored["dataset"]["id"], training_datasets=datasets,
+                     **keep, **common)
+    if not gen.get("spec"):
+        raise BenchError("the result records no model spec (generator.spec); it cannot be re-run.")
+    return run_many(gen["spec"], protocols, stored["dataset"]["id"], model_args=gen.get("args") or {}, **common)
+
+
+def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: Sequence[str] = (), *,
+          tolerance: str = "auto", device: str | None = None, data_root: str | os.PathLike[str] | None = None,
+          data_dir: str | os.PathLike[str] | None = None, use_cache: bool = True, progress: bool = False,
+          log=print) -> CheckReport:
+    """Re-run stored results and compare them (module docstring for the rules).
+
+    Args:
+        results_dir: folder searched recursively for result JSON files.
+        names: generator names, model specs, result files or folders to check (all if empty).
+        tolerance: "auto" (exact where deterministic, else the stored CI), "exact" or "ci".
+        device: re-run on this device instead of each result's own (then "auto" means the CI tolerance unless
+            both are "cpu").
+        data_root: the dataset's own directory (when every selected result is on one dataset).
+        data_dir: folder holding ``<dataset>/`` directories.
+        use_cache: use the judge cache (it is keyed by content, so it cannot hide a change of the judge).
+        progress: progress bars.
+        log: where one line per checked result is printed.
+
+    Returns:
+        A ``CheckReport``; ``report.ok`` is False if anything moved beyond tolerance or could not be re-run.
+
+    Raises:
+        BenchError: the folder does not exist, a result file cannot be read, a name matches nothing, or an
+            unknown tolerance.
+    """
+    if tolerance not in TOLERANCES:
+        raise BenchError(f"--tolerance must be one of {', '.join(TOLERANCES)}, not {tolerance!r}.")
+    paths = find_results(results_dir)
+    results = [read_result(p) for p in paths]
+    chosen = select(paths, results, names)
+    if names and not chosen:
+        raise BenchError(f"no stored result in {results_dir} matches {', '.join(names)}.")
+    if not chosen:
+        raise BenchError(f"no result files under {results_dir}; nothing to check.")
+    groups: dict[str, list[int]] = {}
+    for i in chosen:
+        groups.setdefault(_config_key(results[i], device), []).append(i)
+    report = CheckReport()
+    root = Path(results_dir)
+    for members in groups.values():
+        first = results[members[0]]
+        run_device = device or first["device"]
+        protocols = list(dict.fromkeys(results[i]["protocol"]["name"] for i in members))
+        try:
+            new = {r["protocol"]["name"]: r for r in _rerun(first, protocols, run_device, data_root, data_dir,
+                                                            use_cache, progress) if "skipped" not in r}
+            error = None
+        except BenchError as exc:
+            new, error = {}, str(exc)
+        for i in members:
+            stored, rel = results[i], _rel(paths[i], root)
+            name = stored["protocol"]["name"]
+            if error or name not in new:
+                why = error or "the protocol could not run"
+                report.rows.append(Diff(rel, name, "", "(re-run)", "", "", "", "", "", False, why.splitlines()[0]))
+                report.files[rel] = False
+                log(f"FAIL {rel}: cannot re-run: {why}")
+                continue
+            exact = {"exact": True, "ci": False}.get(tolerance, deterministic(stored, run_device))
+            rows = compare(rel, stored, new[name], exact)
+            report.rows += rows
+            report.files[rel] = all(r.ok for r in rows)
+            bad = sum(not r.ok for r in rows)
+            log(f"{'ok  ' if not bad else 'FAIL'} {rel} ({'exact' if exact else 'within CIs'}"
+                f"{'' if not bad else f'; {bad} moved'})")
+    return report
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
