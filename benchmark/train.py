@@ -256,6 +256,35 @@ def save_checkpoint(path: Path, recipe, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def export_weights(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Write an inference-only copy of a finished checkpoint: the same file without the optimiser states
+    (about a third of the size), marked ``"inference_only": True``. It scores like the original
+    (``bench run --model-arg checkpoint=DST``) but cannot be resumed. Written atomically.
+
+    Args:
+        src: a ``checkpoint.pt`` written by ``bench train`` whose run finished (step == steps).
+        dst: the output file; its folder is created.
+
+    Returns:
+        ``dst`` as a Path.
+
+    Raises:
+        BenchError: ``src`` unreadable or not a checkpoint (``load_checkpoint``), or its run not finished.
+    """
+    ck = load_checkpoint(src)
+    if ck["step"] != ck["steps"]:
+        raise BenchError(f"{src} stopped at step {ck['step']} of {ck['steps']}; finish it with bench train --resume "
+                         "before exporting its weights.")
+    ck = {k: v for k, v in ck.items() if k != "optimizers"}
+    ck["inference_only"] = True
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    torch.save(ck, tmp)
+    os.replace(tmp, dst)
+    return dst
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict:
     """Read a checkpoint written by ``save_checkpoint``.
 
@@ -359,6 +388,9 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
         raise BenchError(f"--resume given but {ckpt_path} does not exist; drop --resume to start a new run.")
 
     cfg = resolve_config(baseline, config, preset)
+    if previous is not None and previous.get("inference_only"):
+        raise BenchError(f"cannot resume {ckpt_path}: it is an inference-only export without optimiser states "
+                         "(bench export-checkpoint); resume the original checkpoint instead.")
     if previous is not None:
         mismatch = {k: (previous[k], v) for k, v in (("baseline", baseline), ("seed", seed), ("config", cfg))
                     if previous[k] != v}
@@ -462,6 +494,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``bench export-checkpoint SRC DST``: ``export_weights``, then print the file's sha256."""
+    path = export_weights(args.src, args.dst)
+    print(f"inference-only checkpoint {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {file_sha256(path)[:16]}…)")
+    return 0
+
+
 def add_parser(subparsers) -> None:
     """Register the ``train`` subcommand on an argparse ``subparsers`` object (``func=cmd_train``)."""
     from benchmark.datasets import DEFAULT_DATASET
@@ -484,6 +523,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--identities", help="comma-separated training identities (default: the whole training split)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("export-checkpoint",
+                              help="copy a finished checkpoint without its optimiser states (to score, not resume)")
+    p.add_argument("src", help="checkpoint.pt written by bench train")
+    p.add_argument("dst", help="output file")
+    p.set_defaults(func=cmd_export)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,8 +29,27 @@ from protocols.spec import ProtocolSpec
 TRIAL_RULE_VERSION = 1
 
 
+class CsvTrialFile:
+    """What every stored trial set shares: ``sha256`` and an atomic ``save`` of its ``to_csv()`` bytes."""
+
+    def to_csv(self) -> bytes:  # pragma: no cover - each trial set defines its own file form
+        raise NotImplementedError
+
+    @property
+    def sha256(self) -> str:
+        """sha256 (hex) of ``to_csv()``: the trials hash that results record."""
+        return hashlib.sha256(self.to_csv()).hexdigest()
+
+    def save(self, path: Path) -> Path:
+        """Write ``to_csv()`` atomically to ``path`` and return it."""
+        from benchmark.results import write_atomic
+
+        write_atomic(Path(path), self.to_csv())
+        return Path(path)
+
+
 @dataclass
-class Trials:
+class Trials(CsvTrialFile):
     """A frozen trial set for 1:2 matching; each column a list of N strings.
 
     Attributes:
@@ -64,20 +83,13 @@ class Trials:
             buf.write(f"{i}," + ",".join(row) + "\n")
         return buf.getvalue().encode("utf-8")
 
-    @property
-    def sha256(self) -> str:
-        """sha256 of ``to_csv()``."""
-        return hashlib.sha256(self.to_csv()).hexdigest()
-
-    def save(self, path: Path) -> Path:
-        """Write ``to_csv()`` atomically to ``path`` and return it."""
-        from benchmark.results import write_atomic
-
-        write_atomic(Path(path), self.to_csv())
-        return Path(path)
 
 
-def _rng(spec: ProtocolSpec, seed: int) -> np.random.Generator:
+def trial_rng(spec: ProtocolSpec, seed: int) -> np.random.Generator:
+    """The trial generator of every protocol: ``default_rng(SeedSequence([seed, crc32(protocol name), version]))``.
+
+    PCG64 and ``Generator.integers`` are platform-stable, so a seed gives byte-identical trials anywhere.
+    """
     return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(spec.name.encode()), spec.version]))
 
 
@@ -128,7 +140,7 @@ def build_match_trials(manifest: Manifest, spec: ProtocolSpec, seed: int, usable
             f"found {len(speakers)}. Excluded: {excluded}"
         )
 
-    rng = _rng(spec, seed)
+    rng = trial_rng(spec, seed)
     k = spec.trials_per_probe
     cols: dict[str, list[str]] = {c: [] for c in Trials.COLUMNS}
     for speaker in speakers:

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from benchmark.data import Face, Manifest
-from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import age_band, agreement
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.gender import real_attributes
-from benchmark.tasks.trialsets import TrialTable, gallery_faces, gender_of, usable_gallery
+from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, generated_attributes,
+                                       require_probe_gallery)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding", "attributes"}
@@ -41,10 +41,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     """
     from benchmark.attributes import COLUMNS
 
-    gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, set(real.ids))
-    if not gallery:
-        raise ProtocolUnavailable(f"protocol {spec.name!r} needs a {spec.probe_split} identity with a voice and a usable "
-                                  f"{spec.gallery_source} face in dataset {manifest.dataset_id!r}; found none.")
+    gallery, excluded = require_probe_gallery(manifest, spec, set(real.ids))
     _, owners, preds = real_attributes(manifest, spec, real, set(gallery))
     ages = preds[:, COLUMNS.index("age_years")]
     ref_age = {ident: float(np.median([a for a, o in zip(ages, owners) if o == ident])) for ident in gallery}
@@ -70,10 +67,8 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
 
     trials: TrialTable = plan.trials
     dev = torch.device(device)
-    attrs = torch.from_numpy(np.asarray(generated.extra["attributes"], dtype=np.float32)).to(dev)  # [U, 4]
-    g_index = generated.index()
-    rows = torch.tensor([g_index[p] for p in trials["probe"]], dtype=torch.long, device=dev)  # [N]
-    age = attrs[rows, COLUMNS.index("age_years")].double()  # [N]
+    attrs = generated_attributes(trials, generated, dev)  # [N, 4]
+    age = attrs[:, COLUMNS.index("age_years")].double()  # [N]
     ref_age = torch.tensor([float(a) for a in trials["ref_age"]], dtype=torch.float64, device=dev)  # [N]
     ref_band = torch.tensor([int(b) for b in trials["ref_band"]], dtype=torch.long, device=dev)  # [N]
     values = {"band_accuracy": agreement(age_band(age, spec.age_bands), ref_band),
@@ -86,5 +81,5 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
             "reference_band_share": {n: c / len(trials) for n, c in zip(names, counts)},
             "reference_age_years": trials.aux["reference_age_years"],
             "generated_mean_age_years": float(age.mean()),
-            "generated_faces_detected_by_predictor": float(attrs[rows, COLUMNS.index("face_detected")].mean())}
+            "generated_faces_detected_by_predictor": float(attrs[:, COLUMNS.index("face_detected")].mean())}
     return TaskScores(scores=scores, strata=strata, info=info)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import torch
 
 from benchmark.data import Face, Manifest
-from benchmark.errors import ProtocolUnavailable
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
-from benchmark.tasks.trialsets import TrialTable, gallery_faces, gender_of
+from benchmark.tasks.trialsets import TrialTable, gallery_faces, gender_of, utterance_columns
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -29,12 +28,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     Raises:
         ProtocolUnavailable: the split has no utterance.
     """
-    utts = [u for i in manifest.split(spec.probe_split) for u in manifest.utterances_of(i.id)]
-    if not utts:
-        raise ProtocolUnavailable(f"protocol {spec.name!r}: dataset {manifest.dataset_id!r} has no "
-                                  f"{spec.probe_split} utterance.")
-    cols = {"probe": [u.id for u in utts], "speaker": [u.identity for u in utts],
-            "stratum": [gender_of(manifest, u.identity) for u in utts]}
+    cols = utterance_columns(manifest, spec)
     return Plan(trials=TrialTable(cols), probes=sorted(cols["probe"]))
 
 

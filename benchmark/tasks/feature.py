@@ -16,11 +16,10 @@ from __future__ import annotations
 import torch
 
 from benchmark.data import Face, Manifest
-from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import angle_degrees, cosine_similarity_rows, l1_distance_rows, l2_distance_rows
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
-                                       real_rows, trial_rng, usable_gallery)
+                                       real_rows, require_probe_gallery, trial_rng)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -37,10 +36,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     Raises:
         ProtocolUnavailable: no identity with a voice and a usable gallery face.
     """
-    gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, set(real.ids))
-    if not gallery:
-        raise ProtocolUnavailable(f"protocol {spec.name!r} needs a {spec.probe_split} identity with a voice and a usable "
-                                  f"{spec.gallery_source} face in dataset {manifest.dataset_id!r}; found none.")
+    gallery, excluded = require_probe_gallery(manifest, spec, set(real.ids))
     rng = trial_rng(spec, seed)
     cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "true_face", "stratum")}
     for ident in sorted(gallery):

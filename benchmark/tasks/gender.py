@@ -12,14 +12,13 @@ per real face; 95 % identity-bootstrap CIs, per speaker gender.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from benchmark.data import Face, Manifest
-from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import agreement
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
-from benchmark.tasks.trialsets import TrialTable, gallery_faces, gender_of
+from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, generated_attributes,
+                                       utterance_columns)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding", "attributes"}
@@ -51,12 +50,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     Raises:
         ProtocolUnavailable: the split has no utterance.
     """
-    utts = [u for i in manifest.split(spec.probe_split) for u in manifest.utterances_of(i.id)]
-    if not utts:
-        raise ProtocolUnavailable(f"protocol {spec.name!r}: dataset {manifest.dataset_id!r} has no "
-                                  f"{spec.probe_split} utterance.")
-    cols = {"probe": [u.id for u in utts], "speaker": [u.identity for u in utts],
-            "stratum": [gender_of(manifest, u.identity) for u in utts]}
+    cols = utterance_columns(manifest, spec)
     face_ids, owners, preds = real_attributes(manifest, spec, real, set(cols["speaker"]))
     trials = TrialTable(cols, aux={"real_faces": face_ids, "real_owner": owners, "real_pred": preds})
     return Plan(trials=trials, probes=sorted(cols["probe"]), info={"real_faces_predicted": len(face_ids)})
@@ -69,11 +63,9 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
 
     trials: TrialTable = plan.trials
     dev = torch.device(device)
-    attrs = torch.from_numpy(np.asarray(generated.extra["attributes"], dtype=np.float32)).to(dev)  # [U, 4]
-    g_index = generated.index()
-    rows = torch.tensor([g_index[p] for p in trials["probe"]], dtype=torch.long, device=dev)  # [N]
+    attrs = generated_attributes(trials, generated, dev)  # [N, 4]
     male = COLUMNS.index("male")
-    pred = attrs[rows, male] > 0.5  # [N] bool
+    pred = attrs[:, male] > 0.5  # [N] bool
     truth = torch.tensor([s == "m" for s in trials["stratum"]], dtype=torch.bool, device=dev)  # [N]
     scores, strata = aggregate({"gender_consistency": agreement(pred, truth)}, trials["speaker"], trials["stratum"],
                                spec, seed)
@@ -90,5 +82,5 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     info = {"attribute_model": info_dict(),
             "ceiling": "real_face_accuracy: the predictor on the real gallery faces of the same identities",
             "constant_gender_reference": {"always m": share_m, "always f": 1.0 - share_m},
-            "generated_faces_detected_by_predictor": float(attrs[rows, COLUMNS.index("face_detected")].mean())}
+            "generated_faces_detected_by_predictor": float(attrs[:, COLUMNS.index("face_detected")].mean())}
     return TaskScores(scores=scores, strata=strata, info=info)

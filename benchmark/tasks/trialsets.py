@@ -8,23 +8,22 @@ identities of an identification trial set — then a header and the rows), its s
 
 from __future__ import annotations
 
-import hashlib
 import io
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from benchmark.data import Manifest
+from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import l2_normalise
 from benchmark.tasks.base import FaceTable, Generated
+from benchmark.trials import CsvTrialFile, trial_rng  # noqa: F401 (trial_rng re-exported for the task modules)
 from protocols.spec import ProtocolSpec
 
 
 @dataclass
-class TrialTable:
+class TrialTable(CsvTrialFile):
     """A frozen trial set: ``columns`` name -> list of N strings (all the same length).
 
     Attributes:
@@ -62,24 +61,6 @@ class TrialTable:
             buf.write(f"{i}," + ",".join(row) + "\n")
         return buf.getvalue().encode("utf-8")
 
-    @property
-    def sha256(self) -> str:
-        """sha256 of ``to_csv()``."""
-        return hashlib.sha256(self.to_csv()).hexdigest()
-
-    def save(self, path: Path) -> Path:
-        """Write ``to_csv()`` atomically to ``path`` and return it."""
-        from benchmark.results import write_atomic
-
-        write_atomic(Path(path), self.to_csv())
-        return Path(path)
-
-
-def trial_rng(spec: ProtocolSpec, seed: int) -> np.random.Generator:
-    """``default_rng(SeedSequence([seed, crc32(protocol name), version]))`` — the rule of ``benchmark.trials``:
-    PCG64 and ``Generator.integers`` are platform-stable, so a seed gives byte-identical trials anywhere."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(spec.name.encode()), spec.version]))
-
 
 def sample_distinct(rng: np.random.Generator, n_items: int, count: int) -> list[int]:
     """``count`` distinct indices in [0, n_items), uniform: a partial Fisher–Yates shuffle drawing only
@@ -110,6 +91,43 @@ def usable_gallery(manifest: Manifest, split: str, spec: ProtocolSpec,
         else:
             gallery[ident.id] = faces
     return gallery, excluded
+
+
+def require_probe_gallery(manifest: Manifest, spec: ProtocolSpec,
+                          usable_faces: set[str]) -> tuple[dict[str, list[str]], list[dict]]:
+    """``usable_gallery`` of ``spec.probe_split``, refusing an empty one.
+
+    Raises:
+        ProtocolUnavailable: no identity of the probe split has a voice and a usable gallery face.
+    """
+    gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, usable_faces)
+    if not gallery:
+        raise ProtocolUnavailable(f"protocol {spec.name!r} needs a {spec.probe_split} identity with a voice and a usable "
+                                  f"{spec.gallery_source} face in dataset {manifest.dataset_id!r}; found none.")
+    return gallery, excluded
+
+
+def utterance_columns(manifest: Manifest, spec: ProtocolSpec) -> dict[str, list[str]]:
+    """One trial per utterance of ``spec.probe_split``: columns ``probe``, ``speaker``, ``stratum`` (gender).
+
+    Raises:
+        ProtocolUnavailable: the split has no utterance.
+    """
+    utts = [u for i in manifest.split(spec.probe_split) for u in manifest.utterances_of(i.id)]
+    if not utts:
+        raise ProtocolUnavailable(f"protocol {spec.name!r}: dataset {manifest.dataset_id!r} has no "
+                                  f"{spec.probe_split} utterance.")
+    return {"probe": [u.id for u in utts], "speaker": [u.identity for u in utts],
+            "stratum": [gender_of(manifest, u.identity) for u in utts]}
+
+
+def generated_attributes(trials: TrialTable, generated: Generated, device: torch.device) -> torch.Tensor:
+    """float32 ``[N, 4]`` attribute predictions (``benchmark.attributes.COLUMNS``) of each trial's generated face,
+    from ``generated.extra["attributes"]`` (``[U, 4]``, filled by the engine's attribute analyser)."""
+    attrs = torch.from_numpy(np.asarray(generated.extra["attributes"], dtype=np.float32)).to(device)  # [U, 4]
+    g_index = generated.index()
+    rows = torch.tensor([g_index[p] for p in trials["probe"]], dtype=torch.long, device=device)  # [N]
+    return attrs[rows]
 
 
 def gallery_faces(manifest: Manifest, split: str, spec: ProtocolSpec):
