@@ -93,6 +93,26 @@ def trial_rng(spec: ProtocolSpec, seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(spec.name.encode()), spec.version]))
 
 
+def usable_gallery(manifest: Manifest, split: str, spec: ProtocolSpec,
+                   usable_faces: set[str]) -> tuple[dict[str, list[str]], list[dict]]:
+    """Identities of ``split`` with ≥ 1 utterance and ≥ 1 usable ``spec.gallery_source`` face.
+
+    Returns:
+        ({identity: sorted usable gallery face ids}, excluded [{"identity", "reason"}]), identities sorted.
+    """
+    gallery: dict[str, list[str]] = {}
+    excluded: list[dict] = []
+    for ident in manifest.split(split):
+        faces = [f.id for f in manifest.faces_of(ident.id, spec.gallery_source) if f.id in usable_faces]
+        if not manifest.utterances_of(ident.id):
+            excluded.append({"identity": ident.id, "reason": "no utterance"})
+        elif not faces:
+            excluded.append({"identity": ident.id, "reason": f"no usable {spec.gallery_source} face"})
+        else:
+            gallery[ident.id] = faces
+    return gallery, excluded
+
+
 def build_match_trials(manifest: Manifest, spec: ProtocolSpec, seed: int, usable_faces: set[str]) -> Trials:
     """Build the 1:2 matching trials of ``spec`` on ``manifest`` (rule in the module docstring).
 
@@ -108,16 +128,7 @@ def build_match_trials(manifest: Manifest, spec: ProtocolSpec, seed: int, usable
     Raises:
         ProtocolUnavailable: fewer than two eligible speakers (or none with a same-stratum imposter).
     """
-    excluded: list[dict] = []
-    gallery: dict[str, list[str]] = {}
-    for ident in manifest.split(spec.probe_split):
-        faces = [f.id for f in manifest.faces_of(ident.id, spec.gallery_source) if f.id in usable_faces]
-        if not manifest.utterances_of(ident.id):
-            excluded.append({"identity": ident.id, "reason": "no utterance"})
-        elif not faces:
-            excluded.append({"identity": ident.id, "reason": f"no usable {spec.gallery_source} face"})
-        else:
-            gallery[ident.id] = faces
+    gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, usable_faces)
 
     def stratum(identity_id: str) -> str:
         return manifest.identity(identity_id).gender

@@ -18,7 +18,7 @@ from benchmark.data import Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import l2_normalise
 from benchmark.tasks.base import FaceTable, Generated
-from benchmark.trials import CsvTrialFile, trial_rng  # noqa: F401 (trial_rng re-exported for the task modules)
+from benchmark.trials import CsvTrialFile, trial_rng, usable_gallery  # noqa: F401 (re-exported for the task modules)
 from protocols.spec import ProtocolSpec
 
 
@@ -71,26 +71,6 @@ def sample_distinct(rng: np.random.Generator, n_items: int, count: int) -> list[
         j = int(rng.integers(i, n_items))
         pool[i], pool[j] = pool[j], pool[i]
     return pool[:count]
-
-
-def usable_gallery(manifest: Manifest, split: str, spec: ProtocolSpec,
-                   usable_faces: set[str]) -> tuple[dict[str, list[str]], list[dict]]:
-    """Identities of ``split`` with ≥ 1 utterance and ≥ 1 usable ``spec.gallery_source`` face.
-
-    Returns:
-        ({identity: sorted usable gallery face ids}, excluded [{"identity", "reason"}]), identities sorted.
-    """
-    gallery: dict[str, list[str]] = {}
-    excluded: list[dict] = []
-    for ident in manifest.split(split):
-        faces = [f.id for f in manifest.faces_of(ident.id, spec.gallery_source) if f.id in usable_faces]
-        if not manifest.utterances_of(ident.id):
-            excluded.append({"identity": ident.id, "reason": "no utterance"})
-        elif not faces:
-            excluded.append({"identity": ident.id, "reason": f"no usable {spec.gallery_source} face"})
-        else:
-            gallery[ident.id] = faces
-    return gallery, excluded
 
 
 def require_probe_gallery(manifest: Manifest, spec: ProtocolSpec,
