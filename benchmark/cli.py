@@ -54,7 +54,7 @@ def print_result(result: dict) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.engine import run_many
 
-    protocols = [p for p in args.protocol.split(",") if p]
+    protocols = _comma_list(args.protocol)
     if args.plots:
         from benchmark.sheet import run_with_plots  # run_many, plus a margin histogram per 1:2 protocol
 
@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        device=args.device, seed=args.seed, batch_size=args.batch_size,
                        model_args=_model_args(args.model_arg), out=args.out, results_dir=args.results_dir,
                        use_cache=not args.no_cache, progress=not args.quiet,
-                       strict=len(protocols) == 1 and protocols[0] != "all")
+                       strict=_single(protocols))
     for result in results:
         print_result(result)
         if result.get("plot"):
@@ -106,17 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="registered name, file.py:Factory or module:Factory")
     p.add_argument("--protocol", required=True,
                    help="protocol name (bench ls protocols), a comma-separated list, or 'all' (one result file each)")
-    p.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default: {DEFAULT_DATASET})")
-    p.add_argument("--data-root", help="the dataset's own directory")
-    p.add_argument("--data-dir", help="folder holding <dataset>/ directories (default $VOICE2FACE_DATA_DIR or ./data)")
+    _data_args(p, DEFAULT_DATASET)
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 (default cpu)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="argument for the model factory")
     p.add_argument("--out", help="result JSON path")
     p.add_argument("--results-dir", default="leaderboards/results")
-    p.add_argument("--no-cache", action="store_true", help="do not use the on-disk judge cache")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--plots", action="store_true",
                    help="also save a histogram of similarity margins (true - imposter) next to each 1:2 result JSON")
     p.set_defaults(func=cmd_run)
@@ -136,8 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
 # --- submissions, leaderboards, regression checks, pictures (benchmark.submission, .leaderboard, .check, .sheet)
 
 
-def _protocol_list(text: str) -> list[str]:
+def _comma_list(text: str) -> list[str]:
     return [p for p in text.split(",") if p]
+
+
+def _single(protocols: list[str]) -> bool:
+    """One named protocol: an error in it stops the command (strict); lists and 'all' skip what cannot run."""
+    return len(protocols) == 1 and protocols[0] != "all"
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -145,14 +145,14 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from benchmark.submission import score
 
-    protocols = _protocol_list(args.protocol)
+    protocols = _comma_list(args.protocol)
     results = score(args.faces, protocols, args.dataset, name=args.name or Path(args.faces).resolve().name,
                     allow_missing=args.allow_missing, citation=args.citation,
                     trained_against_judge=args.trained_against_judge,
-                    training_datasets=_protocol_list(args.training_datasets or ""), data_root=args.data_root,
+                    training_datasets=_comma_list(args.training_datasets or ""), data_root=args.data_root,
                     data_dir=args.data_dir, device=args.device, seed=args.seed, batch_size=args.batch_size,
                     out=args.out, results_dir=args.results_dir, use_cache=not args.no_cache,
-                    progress=not args.quiet, strict=len(protocols) == 1 and protocols[0] != "all")
+                    progress=not args.quiet, strict=_single(protocols))
     for result in results:
         print_result(result)
         sub = result.get("info", {}).get("submission", {})
@@ -168,10 +168,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_trials(args: argparse.Namespace) -> int:
     from benchmark.submission import export_trials
 
-    protocols = _protocol_list(args.protocol)
+    protocols = _comma_list(args.protocol)
     info = export_trials(protocols, args.dataset, args.out, seed=args.seed, data_root=args.data_root,
                          data_dir=args.data_dir, trials_dir=args.trials_dir, use_cache=not args.no_cache,
-                         progress=not args.quiet, strict=len(protocols) == 1 and protocols[0] != "all")
+                         progress=not args.quiet, strict=_single(protocols))
     print(f"{info['utterances']} utterances to make faces for written to {info['path']} "
           f"(save each as <faces dir>/<utterance id>.png, then: bench score --faces DIR --protocol {args.protocol} "
           f"--dataset {args.dataset} --seed {args.seed})")
@@ -218,7 +218,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from benchmark.sheet import contact_sheet
 
     info = contact_sheet(args.model, args.dataset, args.out, protocol=args.protocol, k=args.k, voices=args.voices,
-                         real=args.real, speakers=_protocol_list(args.speakers or ""), seed=args.seed,
+                         real=args.real, speakers=_comma_list(args.speakers or ""), seed=args.seed,
                          model_args=_model_args(args.model_arg), data_root=args.data_root, data_dir=args.data_dir,
                          device=args.device, batch_size=args.batch_size, use_cache=not args.no_cache,
                          progress=not args.quiet, tile=args.tile)
