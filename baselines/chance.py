@@ -3,7 +3,8 @@
 * ``mean-face``: the per-pixel mean of all non-blank training faces (every source), each centre-cropped and
   resized to ``image_size`` first; one image for every voice, so it carries no information about the voice.
 * ``random-face``: for each utterance, the first non-blank training face in the order drawn by ``utterance_seed(seed, utterance)``.
-Expected 1:2 matching accuracy of both is 0.5.
+Both learn only from ``benchmark.heldout.training_faces`` (declared as ``HOLDOUT_RULE``). Expected 1:2
+matching accuracy of both is 0.5.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from baselines.common import first_nonblank, seeded_order, training_faces
 from benchmark.errors import BenchError
 from benchmark.images import is_blank
 from benchmark.generator import GeneratorContext, GeneratorMeta, utterance_seed
+from benchmark.heldout import HOLDOUT_RULE
 from benchmark.images import square_resize, to_chw_tensor
 
 
@@ -37,7 +39,7 @@ class MeanFaceGenerator:
         self.face = np.clip(np.rint(acc / used), 0, 255).astype(np.uint8)  # [S, S, 3]
         self.meta = GeneratorMeta(
             name="mean-face", image_size=self.image_size, reference="chance",
-            training_datasets=(ctx.manifest.dataset_id,),
+            training_datasets=(ctx.manifest.dataset_id,), holdout_rule=HOLDOUT_RULE,
             citation="reference: per-pixel mean of the training faces",
             notes=f"mean of {used} non-blank training faces",
         )
@@ -56,7 +58,7 @@ class RandomFaceGenerator:
         self.faces = training_faces(ctx)
         self.meta = GeneratorMeta(
             name="random-face", image_size=self.image_size, reference="chance",
-            training_datasets=(ctx.manifest.dataset_id,),
+            training_datasets=(ctx.manifest.dataset_id,), holdout_rule=HOLDOUT_RULE,
             citation="reference: a training face drawn at random per utterance",
         )
 

@@ -13,13 +13,15 @@ from benchmark.images import is_blank
 
 
 def training_faces(ctx: GeneratorContext) -> list[Face]:
-    """Faces (every source) of the training identities, sorted by id.
+    """Faces (every source) a reference may learn from, sorted by id: ``benchmark.heldout.training_faces``
+    (the training identities, without VoxCeleb1 frames of the videos ``id-topk-seen`` holds out).
 
     Raises:
         BenchError: the dataset has no training face.
     """
-    train = {i.id for i in ctx.manifest.split("train")}
-    faces = [f for f in ctx.manifest.faces if f.identity in train]
+    from benchmark.heldout import training_faces as allowed
+
+    faces = allowed(ctx.manifest)
     if not faces:
         raise BenchError(f"dataset {ctx.manifest.dataset_id!r} has no training face (VGGFace1 names F–Z).")
     return faces

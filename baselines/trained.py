@@ -4,6 +4,8 @@
 
 * it refuses a checkpoint of another baseline, and one whose training identities include an identity of the
   scored dataset's test split (a leak: e.g. trained on a dataset whose training split is this one's test);
+* it exposes those identities (``training_identities``), so the engine refuses an evaluated split that holds any of
+  them (``bench run --split all`` on the dataset it trained on, or on another dataset sharing its speakers);
 * each voice goes through the Wen et al. front end (``benchmark.voice.VoiceFrontEnd``) and the recipe's
   ``infer`` *one at a time*, so a face never depends on the batch it was generated in (float reductions over
   a padded batch differ from the unpadded ones in the last bit, enough to flip a pixel's rounding);
@@ -158,7 +160,7 @@ class TrainedGenerator:
         if ck["baseline"] != baseline:
             raise BenchError(f"{checkpoint} is a {ck['baseline']!r} checkpoint, not {baseline!r}; "
                              f"score it with --model {ck['baseline']}.")
-        test_ids = {i.id for i in ctx.manifest.identities if i.split != "train"}
+        test_ids = {i.id for i in ctx.manifest.identities if i.split != "train"}  # validation and test
         leak = sorted(test_ids & set(ck["dataset"]["identities"]))
         if leak:
             raise BenchError(f"{checkpoint} was trained on {len(leak)} identities that are test identities of "
@@ -166,6 +168,9 @@ class TrainedGenerator:
                              "checkpoint trained on this dataset's training split.")
         self.ctx = ctx
         self.device = ctx.device
+        self.training_identities = tuple(ck["dataset"]["identities"])
+        """VoxCeleb1 IDs the checkpoint trained on: the engine refuses an evaluated split holding any of them
+        (``benchmark.engine.check_split_disjoint``), whatever dataset the checkpoint was trained on."""
         self.recipe = build_recipe(baseline, ck["config"], ck["info"], ctx.device)
         self.recipe.load_state({"modules": ck["modules"]}, ctx.device)
         self.recipe.eval()
@@ -176,6 +181,7 @@ class TrainedGenerator:
             name=baseline, revision=f"step{ck['step']}", weights_sha256=file_sha256(checkpoint),
             image_size=cls.image_size_of(ck["config"]), training_datasets=(ck["dataset"]["id"],),
             citation=cls.CITATION, trained_against_judge=cls.TRAINED_AGAINST_JUDGE,
+            holdout_rule=str(ck["dataset"].get("holdout_rule", "")),
             notes=(f"face model: {cls.FACE_MODEL}; trained {ck['step']}/{ck['steps']} steps, batch "
                    f"{ck['batch_size']}, seed {ck['seed']}, on {len(ck['dataset']['identities'])} training identities "
                    f"of {ck['dataset']['id']} (manifest {ck['dataset']['manifest_sha256'][:12]}); config {config}"),

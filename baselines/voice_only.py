@@ -9,7 +9,8 @@
   utterance embeddings) has the highest cosine similarity with the probe's; the output is that speaker's
   first non-blank face (sorted by face id) of the protocol's gallery source, else of any source.
 
-Both read only ``ctx.manifest.split("train")``. Neither samples anything: a face depends on the waveform
+Both read only what ``benchmark.heldout`` allows: the training identities' utterances and faces outside the
+videos that ``id-topk-seen`` holds out (both declare ``HOLDOUT_RULE``). Neither samples anything: a face depends on the waveform
 alone. The face model they are "trained against" is none (pixels of training faces); ``weights_sha256`` is
 the sha256 of resemblyzer's ``pretrained.pt``, the only weights they use.
 """
@@ -24,12 +25,15 @@ import torch
 from baselines.common import training_faces
 from benchmark.errors import BenchError
 from benchmark.generator import GeneratorContext, GeneratorMeta
+from benchmark.heldout import HOLDOUT_RULE
 from benchmark.images import is_blank, square_resize, to_chw_tensor
 
 
 def _training_voices(ctx: GeneratorContext) -> tuple[list, list]:
+    from benchmark.heldout import training_utterances
+
     train = {i.id: i for i in ctx.manifest.split("train")}
-    utts = [u for u in ctx.manifest.utterances if u.identity in train]
+    utts = training_utterances(ctx.manifest)
     if not utts:
         raise BenchError(f"dataset {ctx.manifest.dataset_id!r} has no training voices (VGGFace1 names F–Z).")
     return utts, [train[u.identity] for u in utts]
@@ -73,7 +77,7 @@ class VoiceGenderGenerator:
         train_acc = float((self.classifier.predict(x) == y).mean())
         self.meta = GeneratorMeta(
             name="voice-gender", image_size=self.image_size, weights_sha256=self.encoder.weights_sha256,
-            training_datasets=(ctx.manifest.dataset_id,),
+            training_datasets=(ctx.manifest.dataset_id,), holdout_rule=HOLDOUT_RULE,
             citation="reference: voice gender (logistic regression on resemblyzer embeddings) -> mean training "
                      "face of that gender; cf. DIMNets-G, Wen, Singh, Raj, NeurIPS 2019, Table 3",
             notes=(f"face model: none (pixel means); speaker model: resemblyzer 0.1.4 GE2E; {len(utts)} training "
@@ -107,16 +111,18 @@ class NearestVoiceGenerator:
         sums = torch.zeros(len(self.speakers), x.shape[1]).index_add_(0, labels, x)
         self.centroids = torch.nn.functional.normalize(sums, dim=1)  # [K, 256]
         self.faces = []
+        by_speaker: dict[str, list] = {}
+        for face in training_faces(ctx):
+            by_speaker.setdefault(face.identity, []).append(face)
         for speaker in self.speakers:
-            pool = ctx.manifest.faces_of(speaker)
-            pool = sorted(pool, key=lambda f: (f.source != ctx.gallery_source, f.id))
+            pool = sorted(by_speaker.get(speaker, []), key=lambda f: (f.source != ctx.gallery_source, f.id))
             image = next((im for im in (ctx.load_face(f) for f in pool) if not is_blank(im)), None)
             if image is None:
                 raise BenchError(f"nearest-voice: training identity {speaker} has no non-blank face.")
             self.faces.append(square_resize(image, self.image_size))
         self.meta = GeneratorMeta(
             name="nearest-voice", image_size=self.image_size, weights_sha256=self.encoder.weights_sha256,
-            training_datasets=(ctx.manifest.dataset_id,),
+            training_datasets=(ctx.manifest.dataset_id,), holdout_rule=HOLDOUT_RULE,
             citation="reference: the face of the nearest training speaker by resemblyzer speaker embedding",
             notes=(f"face model: none (a real training face); speaker model: resemblyzer 0.1.4 GE2E; "
                    f"{len(self.speakers)} training speakers, {len(utts)} voices"),

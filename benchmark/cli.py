@@ -6,6 +6,11 @@ import argparse
 import sys
 
 from benchmark.errors import BenchError
+from benchmark.preflight import non_negative_int, positive_int
+
+RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<model>/<protocol>-seed<seed>.json (default "
+                    "$VOICE2FACE_RESULTS_DIR or ./results; the committed leaderboard's folder, leaderboards/results, "
+                    "only when named)")
 
 TOY_WARNING = ("NOTE: dataset 'toy' is the synthetic known-answer world: these numbers test the pipeline and "
                "say nothing about real voices.")
@@ -22,15 +27,42 @@ def _model_args(pairs: list[str]) -> dict:
 
 
 def format_scores(result: dict) -> str:
-    """A tabulate table of a result's scores: one row per metric and stratum, value, 95 % CI, trials, identities."""
+    """A tabulate table of a result's scores: one row per metric and stratum, value, 95 % CI, trials, identities.
+
+    A summary whose interval cannot be trusted (``"flag"``, rules in ``benchmark.aggregate``) gets a numbered mark
+    in the ``flag`` column and its reason under the table; a line names the bootstrap(s) the intervals came from.
+    """
     from tabulate import tabulate
 
-    rows = []
+    rows, reasons, kinds = [], {}, []
     for stratum, scores in [("all", result["scores"])] + list(result["strata"].items()):
         for metric, s in scores.items():
+            mark = ""
+            for reason in filter(None, (s.get("flag") or "").split("; ")):
+                mark += f"[{reasons.setdefault(reason, len(reasons) + 1)}]"
+            if s.get("bootstrap") and s["bootstrap"] not in kinds:
+                kinds.append(s["bootstrap"])
             rows.append([metric, stratum, f"{s['value']:.4f}", f"[{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}]",
-                         s["n"], s["n_identities"]])
-    return tabulate(rows, headers=["metric", "stratum", "value", "95% CI", "trials", "identities"])
+                         s["n"], s["n_identities"], mark])
+    lines = [tabulate(rows, headers=["metric", "stratum", "value", "95% CI", "trials", "identities", "flag"])]
+    if kinds:
+        lines.append("95% CI: percentile bootstrap over identities (" + "; ".join(kinds) + ")")
+    lines += [f"[{k}] CI not to be trusted: {reason}" for reason, k in reasons.items()]
+    return "\n".join(lines)
+
+
+def _excluded_line(result: dict) -> str:
+    """Identities left out, from the dataset (no face, no voice, not in the metadata) and from the trials."""
+    dataset = result["dataset"].get("excluded_identities", [])
+    trials = result["trials"].get("excluded_identities", [])
+
+    def names(items) -> str:
+        shown = [str(i.get("identity", i)) if isinstance(i, dict) else str(i) for i in items[:5]]
+        return ", ".join(shown) + (" …" if len(items) > 5 else "")
+
+    parts = [f"{len(dataset)} by the dataset" + (f" ({names(dataset)}; reasons in the result JSON)" if dataset else ""),
+             f"{len(trials)} by this protocol's trials" + (f" ({names(trials)})" if trials else "")]
+    return "; ".join(parts)
 
 
 def print_result(result: dict) -> None:
@@ -39,15 +71,38 @@ def print_result(result: dict) -> None:
         print(f"protocol {result['protocol']['name']} skipped: {result['skipped']}")
         return
     gen, proto, data, inputs = result["generator"], result["protocol"], result["dataset"], result["inputs"]
-    print(f"model {gen['name']} | protocol {proto['name']} v{proto['version']} | dataset {data['id']} | "
-          f"seed {result['seed']} | device {result['device']}")
+    print(f"model {gen['name']} | protocol {proto['name']} v{proto['version']} | dataset {data['id']}"
+          f"{' (PARTIAL)' if data.get('partial') else ''} | seed {result['seed']} | device {result['device']}")
+    if data.get("partial"):
+        print(f"WARNING: {data['partial']['note']}; ranked apart from full runs on leaderboards")
     print(format_scores(result))
+    for key in ("cap_reason", "gallery_note"):  # capped N / K values and small galleries: say so here too
+        if result.get("info", {}).get(key):
+            print(f"note: {result['info'][key]}")
     print(f"trials sha256 {result['trials']['sha256'][:16]}… ({result['trials']['count']} trials, "
-          f"{result['trials']['probes']} probe utterances); excluded identities: "
-          f"{len(result['trials']['excluded_identities'])}")
-    print(f"real faces: {inputs['real_faces_embedded']} embedded ({inputs['real_faces_aligned']} aligned, "
-          f"{inputs['real_faces_centre_crop']} centre-crop), {inputs['real_faces_blank_excluded']} blank excluded; "
-          f"generated: {inputs['generated_aligned']} aligned, {inputs['generated_centre_crop']} centre-crop")
+          f"{result['trials']['probes']} probe utterances)")
+    print("excluded identities: " + _excluded_line(result))
+    tiers = (result["trials"].get("true_face") or {}).get("trials")
+    if tiers:  # a VoxCeleb1-crop gallery (vox1-s2f): benchmark.trials.TRUE_FACE_RULE
+        print(f"true faces ({result['trials']['true_face']['rule']}): " + ", ".join(f"{n} {t}" for t, n in tiers.items())
+              + " trials")
+    if "real_faces_this_protocol" in inputs:
+        scope = inputs.get("real_faces_scope", [])
+        print(f"gallery: {inputs['real_faces_this_protocol']} real faces used by this protocol, of the "
+              f"{inputs['real_faces_embedded']} embedded for the {len(scope)} protocol(s) of this run"
+              + (f" ({', '.join(scope)})" if 1 < len(scope) <= 4 else "")
+              + (f"; {inputs['real_faces_small_excluded']} smaller than 32 px excluded"
+                 if inputs.get("real_faces_small_excluded") else ""))
+    conformance = result.get("conformance") or {}
+    if conformance.get("status") in ("passed", "skipped"):
+        print(f"conformance: {conformance['status']}"
+              + (f" ({', '.join(conformance.get('checks', []))})" if conformance.get("checks") else
+                 f" ({conformance.get('reason', '')})"))
+    print(f"real faces (all protocols of this run): {inputs['real_faces_embedded']} embedded "
+          f"({inputs['real_faces_detected']} detected, "
+          f"{inputs['real_faces_fallback_box']} centre-box fallback), {inputs['real_faces_blank_excluded']} blank "
+          f"excluded; generated: {inputs['generated_detected']} detected, {inputs['generated_fallback_box']} "
+          f"centre-box fallback, {inputs.get('generated_failed_blank', 0)} blank (failed faces)")
     print(f"time {result['timing']['total_s']:.1f} s; result written to {result.get('path')}")
 
 
@@ -62,8 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = run_many(args.model, protocols, args.dataset, data_root=args.data_root, data_dir=args.data_dir,
                        device=args.device, seed=args.seed, batch_size=args.batch_size,
                        model_args=_model_args(args.model_arg), out=args.out, results_dir=args.results_dir,
-                       use_cache=not args.no_cache, progress=not args.quiet,
-                       strict=_single(protocols))
+                       split=args.split, use_cache=not args.no_cache, progress=not args.quiet,
+                       strict=_single(protocols), skip_conformance=args.skip_conformance)
     for result in results:
         print_result(result)
         if result.get("plot"):
@@ -108,10 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="protocol name (bench ls protocols), a comma-separated list, or 'all' (one result file each)")
     _data_args(p, DEFAULT_DATASET)
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 (default cpu)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="voices per generator call, >= 1 (default 16); changes speed and memory, never scores")
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="argument for the model factory")
-    p.add_argument("--out", help="result JSON path")
-    p.add_argument("--results-dir", default="leaderboards/results")
+    p.add_argument("--out", help="result JSON file (one protocol only); default: see --results-dir")
+    p.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+    p.add_argument("--skip-conformance", action="store_true",
+                   help="score a plug-in generator without first checking its meta, output format, determinism "
+                        "and batch independence (benchmark.conformance); the result records that it was skipped")
     p.add_argument("--plots", action="store_true",
                    help="also save a histogram of similarity margins (true - imposter) next to each 1:2 result JSON")
     p.set_defaults(func=cmd_run)
@@ -151,7 +210,8 @@ def cmd_score(args: argparse.Namespace) -> int:
                     trained_against_judge=args.trained_against_judge,
                     training_datasets=_comma_list(args.training_datasets or ""), data_root=args.data_root,
                     data_dir=args.data_dir, device=args.device, seed=args.seed, batch_size=args.batch_size,
-                    out=args.out, results_dir=args.results_dir, use_cache=not args.no_cache,
+                    out=args.out, results_dir=args.results_dir, split=args.split,
+                    holdout_rule=args.holdout_rule, reference=args.reference or "", use_cache=not args.no_cache,
                     progress=not args.quiet, strict=_single(protocols))
     for result in results:
         print_result(result)
@@ -165,16 +225,30 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def score_command(args: argparse.Namespace) -> str:
+    """The ``bench score`` command that scores faces made for what ``bench trials`` exported with ``args``:
+    the same protocol, dataset, seed, and the data location and split options the user gave (shell-quoted)."""
+    import shlex
+
+    words = ["bench", "score", "--faces", "DIR", "--protocol", args.protocol, "--dataset", args.dataset,
+             "--seed", str(args.seed)]
+    for option in ("data_root", "data_dir", "split"):
+        value = getattr(args, option, None)
+        if value:
+            words += ["--" + option.replace("_", "-"), str(value)]
+    return " ".join(shlex.quote(w) if w != "DIR" else w for w in words)
+
+
 def cmd_trials(args: argparse.Namespace) -> int:
     from benchmark.submission import export_trials
 
     protocols = _comma_list(args.protocol)
     info = export_trials(protocols, args.dataset, args.out, seed=args.seed, data_root=args.data_root,
-                         data_dir=args.data_dir, trials_dir=args.trials_dir, use_cache=not args.no_cache,
+                         data_dir=args.data_dir, trials_dir=args.trials_dir, split=args.split,
+                         use_cache=not args.no_cache,
                          progress=not args.quiet, strict=_single(protocols))
     print(f"{info['utterances']} utterances to make faces for written to {info['path']} "
-          f"(save each as <faces dir>/<utterance id>.png, then: bench score --faces DIR --protocol {args.protocol} "
-          f"--dataset {args.dataset} --seed {args.seed})")
+          f"(save each as <faces dir>/<utterance id>.png, then: {score_command(args)})")
     for name, p in info["protocols"].items():
         print(f"  {name} v{p['version']}: {p['trials']} trials over {p['probes']} probes, trials sha256 "
               f"{p['sha256']}" + (f", file {p['file']}" if p["file"] else ""))
@@ -215,13 +289,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
+    from benchmark.preflight import check_out_file
     from benchmark.sheet import contact_sheet
+
+    check_out_file(args.out, "--out", "Name a PNG file.")
 
     info = contact_sheet(args.model, args.dataset, args.out, protocol=args.protocol, k=args.k, voices=args.voices,
                          real=args.real, speakers=_comma_list(args.speakers or ""), seed=args.seed,
                          model_args=_model_args(args.model_arg), data_root=args.data_root, data_dir=args.data_dir,
                          device=args.device, batch_size=args.batch_size, use_cache=not args.no_cache,
-                         progress=not args.quiet, tile=args.tile)
+                         progress=not args.quiet, tile=args.tile, split=args.split)
     print(f"contact sheet of {len(info['speakers'])} speaker(s) ({', '.join(info['speakers'])}) written to "
           f"{info['path']} ({info['size'][0]}x{info['size'][1]} px)")
     return 0
@@ -231,9 +308,14 @@ def _data_args(p: argparse.ArgumentParser, default_dataset: str) -> None:
     p.add_argument("--dataset", default=default_dataset, help=f"dataset name (default: {default_dataset})")
     p.add_argument("--data-root", help="the dataset's own directory")
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories (default $VOICE2FACE_DATA_DIR or ./data)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-cache", action="store_true", help="do not use the on-disk judge cache")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seeds the trials, per-utterance generator randomness and the bootstrap; >= 0 (default 0)")
+    p.add_argument("--split", default=None,
+                   help="evaluated split: test (default: each protocol's own, Wen et al.'s C-E identities), "
+                        "validation, validation+test, all; recorded in the result and shown on leaderboards")
+    p.add_argument("--no-cache", action="store_true",
+                   help="read and write no on-disk cache (judge/speaker embeddings, trial files); slower")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (one line per stage stays, on stderr)")
 
 
 def add_results_commands(sub, default_dataset: str) -> None:
@@ -244,16 +326,22 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--protocol", required=True, help="protocol name, a comma-separated list, or 'all'")
     _data_args(p, default_dataset)
     p.add_argument("--name", help="the submission's name on leaderboards (default: the folder's name)")
+    p.add_argument("--reference", choices=["ceiling", "chance"],
+                   help="mark the row as a reference, not a method (e.g. ceiling: faces drawn from the true face)")
     p.add_argument("--allow-missing", action="store_true",
                    help="score missing or unreadable faces as failed trials instead of stopping")
     p.add_argument("--citation", default="", help="paper or source of the model that made the faces")
     p.add_argument("--trained-against-judge", action="store_true",
                    help="the model was trained on the judge's embedding space (marked on leaderboards)")
     p.add_argument("--training-datasets", help="comma-separated dataset ids the model was trained on")
+    p.add_argument("--holdout-rule", default="",
+                   help="declare that the model never trained on the videos id-topk-seen holds out (give the rule "
+                        "name, benchmark.heldout.HOLDOUT_RULE); without it id-topk-seen is refused")
     p.add_argument("--device", default="cpu", help="torch device for the metrics (default cpu)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--out", help="result JSON path")
-    p.add_argument("--results-dir", default="leaderboards/results")
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="faces per judge batch, >= 1 (default 16); never changes scores")
+    p.add_argument("--out", help="result JSON file (one protocol only); default: see --results-dir")
+    p.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("trials", help="export the utterances (and frozen trials) a submission must make faces for")
@@ -274,8 +362,9 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p = sub.add_parser("check", help="re-run stored results and fail where a score moved beyond tolerance")
     p.add_argument("names", nargs="*", help="generator names, model specs, result files or folders (default: all)")
     p.add_argument("--results-dir", default="leaderboards/results")
-    p.add_argument("--tolerance", default="auto", choices=["auto", "exact", "ci"],
-                   help="auto: exact for deterministic CPU runs, else each run within the other's 95%% CI")
+    p.add_argument("--tolerance", default="auto", choices=["auto", "numeric", "exact", "ci"],
+                   help="auto: numeric (relative 1e-4, counts and trial hashes exact) for CPU runs with the stored "
+                        "library versions, else each run within the other's 95%% CI; exact: bit-equal")
     p.add_argument("--device", help="re-run on this device instead of each result's own")
     p.add_argument("--data-root", help="the dataset's own directory")
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories")
@@ -295,18 +384,28 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--speakers", help="comma-separated identity ids instead of the first K")
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="argument for the model factory")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16, help="voices per generator call (default 16)")
     p.add_argument("--tile", type=int, default=128, help="tile side in pixels")
     p.set_defaults(func=cmd_sheet)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``bench`` command. Returns the exit status: 0 success, 1 a check failed, 2 an error the suite
+    names (``BenchError``: bad input, missing data, bad generator output), 130 interrupted (Ctrl-C; the
+    caches are transactional and stay consistent, and finished result files are complete)."""
+    from benchmark.log import install_stderr_handler
+
     args = build_parser().parse_args(argv)
+    install_stderr_handler()
     try:
         return args.func(args)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; nothing half-written was kept (the cache keeps what was embedded so far)",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -9,9 +9,14 @@ Layout read (the same for the full data, the vox1-mini sample and the generated 
     <root>/voxceleb1/faces/<VoxCeleb1 ID>/<video id>/<frame>.jpg|png  VoxCeleb1 face-track frames
                                                                       (source "voxceleb"), optional
 
-Split rule of Wen, Singh, Raj, "Reconstructing faces from voices" (NeurIPS 2019, §4): identities whose
-VGGFace1 name starts with A–E are validation/test, F–Z are training. The VoxCeleb1 ``Set`` column
-(dev/test, for speaker verification) is kept but not used for the split.
+Split rule of Wen, Singh, Raj, "Reconstructing faces from voices" (NeurIPS 2019, §4 and Table 1: 924 / 112 /
+189 train / validation / test identities): VGGFace1 names starting F–Z are training, A–B validation, C–E test —
+the rule that reproduces Table 1's counts on the VoxCeleb1 ∩ VGGFace1 identities (A–E as one set gives about
+301). The VoxCeleb1 ``Set`` column (dev/test, for speaker verification) is kept but not used for the split.
+
+A *split expression* names one split or several joined by "+" ("validation+test"); "all" is
+"train+validation+test". Protocols score "test" unless a run names another expression explicitly
+(``bench run --split``), which the result records.
 
 Identities with voices but no face, or faces but no voice, or not in the metadata, are *reported and
 excluded* (``Manifest.excluded``), never silently dropped.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -30,12 +36,15 @@ from benchmark.errors import DataError
 
 AUDIO_EXTS = (".wav", ".flac")
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
-TEST_INITIALS = frozenset("ABCDE")
+VALIDATION_INITIALS = frozenset("AB")
+TEST_INITIALS = frozenset("CDE")
+SPLITS = ("train", "validation", "test")
+"""The three splits of Wen et al. 2019 (Table 1), in this order everywhere (summaries, leaderboards)."""
 
 
 @dataclass(frozen=True)
 class Identity:
-    """One person. ``split`` is "test" or "train" by the Wen et al. rule; ``gender`` is "m" or "f"."""
+    """One person. ``split`` is "train", "validation" or "test" by the Wen et al. rule; ``gender`` is "m" or "f"."""
 
     id: str
     name: str
@@ -91,8 +100,13 @@ class Manifest:
         return cached
 
     def split(self, split: str) -> list[Identity]:
-        """Identities of one split ("test" or "train"), sorted by id."""
-        return [i for i in self.identities if i.split == split]
+        """Identities of a split expression ("test", "validation+test", "all"; ``parse_split``), sorted by id.
+
+        Raises:
+            DataError: an unknown split name.
+        """
+        names = parse_split(split)
+        return [i for i in self.identities if i.split in names]
 
     def utterances_of(self, identity_id: str) -> list[Utterance]:
         return [u for u in self.utterances if u.identity == identity_id]
@@ -112,7 +126,7 @@ class Manifest:
     def summary(self) -> dict:
         """Counts per split, for printing and for the result file."""
         out = {}
-        for split in ("train", "test"):
+        for split in SPLITS:
             ids = {i.id for i in self.split(split)}
             out[split] = {
                 "identities": len(ids),
@@ -124,27 +138,98 @@ class Manifest:
 
 
 def wen_split(name: str) -> str:
-    """Return "test" if a VGGFace1 name starts with A–E (case-insensitive), else "train" (Wen et al. 2019, §4)."""
-    return "test" if name[:1].upper() in TEST_INITIALS else "train"
+    """The split of a VGGFace1 name by its first letter (case-insensitive): A–B "validation", C–E "test",
+    anything else "train" (Wen et al. 2019, §4; the rule that gives Table 1's 924 / 112 / 189 identities)."""
+    initial = name[:1].upper()
+    if initial in VALIDATION_INITIALS:
+        return "validation"
+    return "test" if initial in TEST_INITIALS else "train"
+
+
+def parse_split(expression: str) -> tuple[str, ...]:
+    """The split names of a split expression: "test" -> ("test",); "validation+test" -> ("validation", "test");
+    "all" -> ("train", "validation", "test"). Names come back in ``SPLITS`` order, without repeats.
+
+    Raises:
+        DataError: empty expression or an unknown name (the message lists the valid ones).
+    """
+    parts = {p.strip() for p in str(expression).split("+")}
+    if parts == {"all"}:
+        return SPLITS
+    unknown = sorted(p for p in parts if p not in SPLITS)
+    if unknown or not parts:
+        raise DataError(f"unknown split {expression!r}: use one of {', '.join(SPLITS)}, several joined by '+' "
+                        "(e.g. validation+test), or all.")
+    return tuple(s for s in SPLITS if s in parts)
+
+
+def split_name(expression: str) -> str:
+    """The canonical form of a split expression ("test+validation" -> "validation+test"; "all" stays "all")."""
+    names = parse_split(expression)
+    return "all" if names == SPLITS else "+".join(names)
 
 
 def read_meta(path: Path) -> dict[str, dict[str, str]]:
     """Read VoxCeleb1's ``vox1_meta.csv`` (tab-separated) into ``{VoxCeleb1 ID: row}``.
 
     Raises:
-        DataError: the file is missing or lacks the columns VoxCeleb1 ID, VGGFace1 ID, Gender.
+        DataError: the file is missing, is not UTF-8 (the message gives the line), lacks the columns
+            VoxCeleb1 ID, VGGFace1 ID, Gender, or lists a VoxCeleb1 ID or a VGGFace1 name on more than one line
+            (a name listed twice would silently give one identity's faces to another; every repeat is named
+            with its line numbers).
     """
     if not path.is_file():
         raise DataError(f"metadata file {path} not found: copy VoxCeleb1's vox1_meta.csv into the dataset root.")
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh, delimiter="\t")
-        rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DataError(f"metadata file {path} is not UTF-8: byte {raw[exc.start]:#04x} on line {line} "
+                        f"({exc.reason}). Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8), or restore VoxCeleb1's "
+                        "original vox1_meta.csv.") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    rows, lines = [], []
+    for row in reader:
+        rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
+        lines.append(reader.line_num)
     need = {"VoxCeleb1 ID", "VGGFace1 ID", "Gender"}
     if not rows or not need <= set(rows[0]):
         raise DataError(
             f"metadata file {path} must be tab-separated with columns {sorted(need)} (VoxCeleb1's vox1_meta.csv)."
         )
+    repeats = []
+    for column in ("VoxCeleb1 ID", "VGGFace1 ID"):
+        seen: dict[str, list[int]] = {}
+        for row, line in zip(rows, lines):
+            seen.setdefault(row[column], []).append(line)
+        repeats += [f"{column} {value!r} on lines {', '.join(map(str, at))}" for value, at in seen.items()
+                    if len(at) > 1]
+    if repeats:
+        raise DataError(f"metadata file {path} lists {len(repeats)} value(s) more than once (each must name one "
+                        "identity):\n  " + "\n  ".join(repeats) + "\nKeep one line of each, as in VoxCeleb1's "
+                        "original vox1_meta.csv.")
     return {r["VoxCeleb1 ID"]: r for r in rows}
+
+
+def refuse_duplicate_ids(items: list, kind: str) -> None:
+    """Raise one ``DataError`` naming every id that two or more files give (``00001.wav`` beside ``00001.flac``).
+
+    Args:
+        items: ``Utterance`` or ``Face`` records (``id`` and ``path``).
+        kind: "utterance" or "face", for the message.
+
+    Raises:
+        DataError: some id comes from several files; every such id is listed with all its paths.
+    """
+    paths: dict[str, list[str]] = {}
+    for item in items:
+        paths.setdefault(item.id, []).append(item.path)
+    twice = {i: p for i, p in paths.items() if len(p) > 1}
+    if twice:
+        lines = [f"{i}: " + " and ".join(sorted(p)) for i, p in sorted(twice.items())]
+        raise DataError(f"{len(twice)} {kind} id(s) come from more than one file (the {kind} would count twice):"
+                        "\n  " + "\n  ".join(lines) + "\nKeep one file of each (remove or move the others).")
 
 
 def _files(folder: Path, exts: tuple[str, ...]) -> list[Path]:
@@ -165,8 +250,9 @@ def load_vox1_layout(root: str | os.PathLike[str], dataset_id: str) -> Manifest:
         listed in ``Manifest.excluded`` with the reason.
 
     Raises:
-        DataError: the root, its metadata file or its ``voxceleb1/wav`` folder is missing, or a gender is
-            neither m nor f.
+        DataError: the root, its metadata file or its ``voxceleb1/wav`` folder is missing, a gender is
+            neither m nor f, the metadata is malformed (``read_meta``), or one utterance or face id comes from
+            two files (``refuse_duplicate_ids``).
     """
     root = Path(root)
     if not root.is_dir():
@@ -212,6 +298,9 @@ def load_vox1_layout(root: str | os.PathLike[str], dataset_id: str) -> Manifest:
                     Face(id="voxceleb/" + str(rel.with_suffix("")).replace(os.sep, "/"), identity=vox_dir.name,
                          path=str(path), source="voxceleb", video=video)
                 )
+
+    refuse_duplicate_ids([u for v in utterances.values() for u in v], "utterance")
+    refuse_duplicate_ids([f for v in faces.values() for f in v], "face")
 
     identities: list[Identity] = []
     for vid in sorted(set(utterances) | set(faces)):

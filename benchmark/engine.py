@@ -21,19 +21,26 @@ import numpy as np
 import torch
 
 from benchmark import __version__
-from benchmark.audio import audio_duration, load_audio
+from benchmark.audio import audio_problems, load_audio
 from benchmark.cache import EmbeddingCache
 from benchmark.data import Face, Manifest
-from benchmark.datasets import load_dataset
+from benchmark.datasets import completeness, dataset_spec, load_dataset, root_label
 from benchmark.errors import BenchError, DataError, ProtocolUnavailable
+from benchmark.fingerprint import files_fingerprint
 from benchmark.generator import GeneratorContext, check_faces
-from benchmark.images import is_blank, load_image, to_hwc_arrays
+from benchmark.heldout import check_declared
+from benchmark.images import is_blank, load_image, to_hwc_arrays, too_small
+from benchmark.log import stage
+from benchmark.preflight import (build_generator, check_cache, check_model_args, check_out_file, check_outputs,
+                                 check_run_args, conformance_gate, generation_failed)
 from benchmark.judge import DlibJudge
 from benchmark.registry import lookup, resolve_model
 from benchmark.results import SCHEMA_VERSION, environment, git_commit, write_result
-from benchmark.settings import cache_dir
+from benchmark.settings import cache_dir, caching_enabled, honours_no_cache
+from benchmark.settings import results_dir as default_results_dir
 from benchmark.tasks import get_task
 from benchmark.tasks.base import FaceTable, Generated
+from benchmark.trials import drop_single_face_identities
 from protocols import PROTOCOLS, ProtocolSpec, get_protocol
 
 ANALYSERS: dict[str, str] = {
@@ -49,13 +56,15 @@ FACE_CHUNK = 256
 def embed_real_faces(judge: DlibJudge, faces: Sequence[Face], progress: bool = True) -> FaceTable:
     """Decode, screen and embed real faces, in chunks of ``FACE_CHUNK``.
 
-    Blank images (``benchmark.images.is_blank``) are excluded and listed. Unreadable images are collected,
-    the others still embedded (and cached), and then one ``DataError`` lists every unreadable file.
+    Blank images (``benchmark.images.is_blank``) and images smaller than ``benchmark.images.MIN_FACE_SIDE`` on
+    a side (``too_small``: the judge's minimum, the rule generated faces follow too) are excluded and listed
+    (``FaceTable.blank``, ``FaceTable.small``). Unreadable images are collected, the others still embedded (and
+    cached), and then one ``DataError`` lists every unreadable file.
 
     Raises:
         DataError: one or more images cannot be read; the message lists each file.
     """
-    ids, vecs, aligned, blank, errors = [], [], [], [], []
+    ids, vecs, aligned, blank, small, errors = [], [], [], [], [], []
     for start in range(0, len(faces), FACE_CHUNK):
         chunk_ids, chunk_images = [], []
         for face in faces[start:start + FACE_CHUNK]:
@@ -66,6 +75,8 @@ def embed_real_faces(judge: DlibJudge, faces: Sequence[Face], progress: bool = T
                 continue
             if is_blank(image):
                 blank.append(face.id)
+            elif too_small(image):
+                small.append(face.id)
             else:
                 chunk_ids.append(face.id)
                 chunk_images.append(image)
@@ -79,21 +90,21 @@ def embed_real_faces(judge: DlibJudge, faces: Sequence[Face], progress: bool = T
                         + "\n  ".join(errors))
     vectors = np.concatenate(vecs) if vecs else np.zeros((0, 128), np.float32)
     return FaceTable(ids=ids, vectors=vectors, aligned=np.concatenate(aligned) if aligned else np.zeros(0, bool),
-                     blank=blank)
+                     blank=blank, small=small)
 
 
 def check_probe_audio(manifest: Manifest, utterance_ids: Sequence[str]) -> None:
-    """Read the header of every probe file and raise one ``DataError`` listing all unreadable ones."""
+    """Decode every probe file before any generation (``benchmark.audio.audio_problems``).
+
+    Raises:
+        DataError: one error listing *every* unusable probe file — unreadable, truncated, empty, holding
+            NaN/inf samples, or all-silent — each with its path and fix.
+    """
     paths = {u.id: u.path for u in manifest.utterances}
-    errors = []
-    for utt in utterance_ids:
-        try:
-            if audio_duration(paths[utt]) <= 0:
-                errors.append(f"audio file {paths[utt]} is empty (0 samples); remove or replace it.")
-        except DataError as exc:
-            errors.append(str(exc))
+    errors = audio_problems([paths[u] for u in utterance_ids])
     if errors:
-        raise DataError(f"{len(errors)} unreadable probe audio file(s):\n  " + "\n  ".join(errors))
+        raise DataError(f"{len(errors)} unusable probe audio file(s) (nothing was generated or scored):\n  "
+                        + "\n  ".join(errors))
 
 
 def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utterance_ids: Sequence[str],
@@ -104,6 +115,11 @@ def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utteranc
 
     Voices are loaded with ``benchmark.audio.load_audio``, zero-padded to the longest in the batch into
     float32 ``[B, T]`` with int64 lengths ``[B]``, moved to ``device``, and passed with their ids.
+
+    A blank generated image (no spatial variation, ``benchmark.images.is_blank``) is a *failed face*, as a
+    missing one is in ``bench score``: it is not embedded, its embedding row and analyser rows are NaN, its
+    id is listed in ``Generated.failed``, and every task scores it as a failure (decision metrics: wrong;
+    continuous metrics: the trial is excluded and counted — ``benchmark.tasks.base.aggregate``).
 
     Args:
         on_batch: optional callback ``(ids, faces uint8 [B, 3, H, W])`` (e.g. to save PNGs).
@@ -118,7 +134,7 @@ def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utteranc
 
     paths = {u.id: u.path for u in manifest.utterances}
     name = getattr(getattr(generator, "meta", None), "name", type(generator).__name__)
-    vecs, flags, size = [], [], (0, 0)
+    vecs, flags, failed, size = [], [], [], (0, 0)
     extra: dict[str, list[np.ndarray]] = {name: [] for name in (analysers or {})}
     bar = tqdm(total=len(utterance_ids), desc=f"generate+judge ({name})", unit="voice", disable=not progress,
                leave=False)
@@ -129,22 +145,51 @@ def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utteranc
         batch = torch.zeros(len(ids), int(lengths.max()), dtype=torch.float32)  # [B, T]
         for i, w in enumerate(waves):
             batch[i, : len(w)] = torch.from_numpy(w)
-        with torch.no_grad():
-            faces = generator.generate(batch.to(device), lengths.to(device), ids)
+        try:
+            with torch.no_grad():
+                faces = generator.generate(batch.to(device), lengths.to(device), ids)
+        except BenchError:
+            raise
+        except Exception as exc:
+            raise generation_failed(name, ids, exc) from exc
         faces = check_faces(faces, len(ids), name)  # [B, 3, H, W] uint8, CPU
         size = (int(faces.shape[2]), int(faces.shape[3]))
         if on_batch is not None:
             on_batch(ids, faces)
         images = to_hwc_arrays(faces)
-        emb = judge.embed(images)
-        vecs.append(emb.vectors)
-        flags.append(emb.aligned)
-        for name, analyse in (analysers or {}).items():
-            extra[name].append(np.asarray(analyse(images)))
+        keep = [i for i, im in enumerate(images) if not is_blank(im)]
+        failed += [ids[i] for i in range(len(ids)) if i not in set(keep)]
+        emb = judge.embed([images[i] for i in keep])
+        vectors = np.full((len(ids), judge.info.embedding_dim), np.nan, dtype=np.float32)  # [B, D]
+        vectors[keep] = emb.vectors
+        aligned = np.zeros(len(ids), dtype=bool)  # [B]
+        aligned[keep] = emb.aligned
+        vecs.append(vectors)
+        flags.append(aligned)
+        for key, analyse in (analysers or {}).items():  # not `name`: that is the generator's, used above
+            extra[key].append(_with_failed_rows(np.asarray(analyse([images[i] for i in keep])), keep, len(ids)))
         bar.update(len(ids))
     bar.close()
     return Generated(list(utterance_ids), np.concatenate(vecs), np.concatenate(flags), size,
-                     {name: np.concatenate(parts) for name, parts in extra.items()})
+                     {name: np.concatenate(parts) for name, parts in extra.items()}, failed=failed)
+
+
+def _with_failed_rows(values: np.ndarray, keep: list[int], n: int) -> np.ndarray:
+    """Spread an analyser's ``[len(keep), ...]`` output over ``[n, ...]`` rows; the other (failed) rows are NaN."""
+    out = np.full((n, *values.shape[1:]), np.nan, dtype=np.result_type(values.dtype, np.float32))
+    if keep:
+        out[keep] = values
+    return out
+
+
+def freeze_trials(trials, manifest: Manifest, spec: ProtocolSpec, seed: int) -> str | None:
+    """Save a plan's trials to ``trials_path`` and return that path relative to the cache directory
+    (``"<cache>/trials/…"``, meaningful on any machine); with caching off (``--no-cache``) save nothing and
+    return None (the result still records the trials' sha256)."""
+    if not caching_enabled():
+        return None
+    path = trials.save(trials_path(manifest, spec, seed))
+    return "<cache>/" + path.relative_to(cache_dir()).as_posix()
 
 
 def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
@@ -168,11 +213,107 @@ def expand_protocols(names: Sequence[str]) -> list[ProtocolSpec]:
     return [get_protocol(n) for n in dict.fromkeys(out)]
 
 
+def evaluated_spec(spec: ProtocolSpec, split: str | None) -> ProtocolSpec:
+    """The spec a run scores when it names an evaluated split (``bench run --split``).
+
+    Protocols probe the "test" split (Wen et al. 2019, Table 1) unless a run names another split expression
+    (``benchmark.data.parse_split``: "validation", "validation+test", "all", ...); then the probe split — and an
+    open-set reference split that equals it — becomes that expression. The result records it
+    (``evaluated_split``), and the leaderboard never ranks rows of different splits together.
+
+    Args:
+        spec: the registered protocol.
+        split: a split expression, or None for the protocol's own.
+
+    A protocol whose probes are fixed by its own rule (``id-topk-seen``: the training speakers' held-out
+    videos) keeps its split whatever ``split`` says; its result records that split.
+
+    Returns:
+        ``spec`` itself (None, the protocol's own split, or a protocol with a fixed split) or a copy with the new
+        probe split.
+
+    Raises:
+        DataError: an unknown split name.
+    """
+    from dataclasses import replace
+
+    from benchmark.data import split_name
+
+    if split is None:
+        return spec
+    name = split_name(split)
+    if name == spec.probe_split or spec.probe_split != "test":
+        return spec
+    reference = name if spec.reference_split == spec.probe_split else spec.reference_split
+    return replace(spec, probe_split=name, reference_split=reference)
+
+
+def dataset_overrides(spec: ProtocolSpec) -> dict:
+    """The fields of ``spec`` that its dataset fixed (``benchmark.datasets.dataset_spec``): ``{field: value}`` where
+    it differs from the registered protocol, leaving out the evaluated split (recorded as ``evaluated_split``)."""
+    registered = get_protocol(spec.name).to_dict()
+    return {k: v for k, v in spec.to_dict().items()
+            if k not in ("probe_split", "reference_split") and registered.get(k) != v}
+
+
+def resolve_specs(protocols: Sequence[str], split: str | None) -> list[ProtocolSpec]:
+    """The specs a run scores, in order: ``expand_protocols``, then ``evaluated_spec`` with ``split``.
+
+    Raises:
+        BenchError: unknown protocol or split.
+    """
+    return [evaluated_spec(spec, split) for spec in expand_protocols(protocols)]
+
+
+def check_split_disjoint(spec: ProtocolSpec, meta, dataset_id: str, training_identities=None,
+                         manifest: Manifest | None = None) -> None:
+    """Refuse to score a generator on a split it may have learned from.
+
+    A generator that declares ``dataset_id`` among its ``training_datasets`` learned from that dataset's
+    training split, so a probe split expression that includes "train" would score it on its own training
+    data. A generator that lists the identities it trained on (``training_identities``: a checkpoint of
+    ``bench train`` records them, ``baselines.trained.TrainedGenerator``) is refused, whatever dataset it was
+    trained on, when any of them is an identity of the evaluated split (VoxCeleb1 IDs are the same in every
+    dataset). (``id-topk-seen`` is exempt: it probes held-out videos, guarded by ``benchmark.heldout``.)
+
+    Args:
+        spec: the protocol as scored (``probe_split`` is the evaluated split).
+        meta: the generator's ``GeneratorMeta``.
+        dataset_id: the scored dataset.
+        training_identities: VoxCeleb1 IDs the generator trained on, or None when it records none.
+        manifest: the scored dataset (needed with ``training_identities``).
+
+    Raises:
+        ProtocolUnavailable: the evaluated split includes "train" and the generator trained on this dataset, or
+            the evaluated split holds an identity the generator trained on (the message names how many and some).
+    """
+    from benchmark.data import parse_split
+
+    if spec.holdout:
+        return
+    if training_identities and manifest is not None:
+        seen = sorted(set(training_identities) & {i.id for i in manifest.split(spec.probe_split)})
+        if seen:
+            raise ProtocolUnavailable(
+                f"generator {meta.name!r} was trained on {len(seen)} identities of the {spec.probe_split!r} split of "
+                f"{dataset_id!r} (e.g. {', '.join(seen[:3])}; its checkpoint lists them); protocol {spec.name!r} would "
+                "score it on its own training identities. Choose a split without them (e.g. test).")
+    if "train" not in parse_split(spec.probe_split):
+        return
+    if dataset_id in tuple(getattr(meta, "training_datasets", ()) or ()):
+        raise ProtocolUnavailable(
+            f"generator {meta.name!r} was trained on (or draws faces from) the training split of {dataset_id!r}; "
+            f"protocol {spec.name!r} on split {spec.probe_split!r} would score it on its own training identities. "
+            "Choose a split without 'train' (test, validation, validation+test).")
+
+
+@honours_no_cache
 def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
              data_root: str | os.PathLike[str] | None = None, data_dir: str | os.PathLike[str] | None = None,
              device: str = "cpu", seed: int = 0, batch_size: int = 16, model_args: dict | None = None,
-             out: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] = "leaderboards/results",
-             use_cache: bool = True, progress: bool = True, write: bool = True, strict: bool = True,
+             out: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] | None = None,
+             split: str | None = None, use_cache: bool = True, progress: bool = True, write: bool = True,
+             strict: bool = True, skip_conformance: bool = False,
              analysers: dict[str, Callable] | None = None,
              on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
              before_scoring: Callable[..., Generated | None] | None = None) -> list[dict]:
@@ -189,12 +330,19 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         data_dir: the folder holding ``<dataset>/`` directories (see ``benchmark.settings``).
         device: torch device for the generator and the metrics ("cpu", "cuda", "cuda:0").
         seed: seeds the trials, the generator's per-utterance randomness and the bootstrap.
+        split: the evaluated split expression (``evaluated_spec``); None scores each protocol's own split
+            ("test"). Recorded in every result as ``evaluated_split``.
         batch_size: voices per generator call (scores do not depend on it).
         model_args: keyword arguments for the model's factory (``--model-arg k=v``).
         out: result file path (single protocol only); default
             ``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json``.
-        results_dir: the folder of stored results.
-        use_cache: use the on-disk judge cache (``--no-cache`` turns it off).
+        results_dir: the folder results are written to; default ``benchmark.settings.results_dir()``
+            (``$VOICE2FACE_RESULTS_DIR`` or ``./results``), never the committed ``leaderboards/results``
+            unless named.
+        use_cache: use the on-disk caches (judge, speaker, attribute embeddings, file digests, frozen trial
+            files); False (``--no-cache``) reads and writes none of them (``benchmark.settings.caching_off``).
+        skip_conformance: do not run the conformance check on a plug-in generator (``--skip-conformance``;
+            ``benchmark.preflight.conformance_gate``); the result records ``conformance.status = "skipped"``.
         progress: show tqdm progress bars.
         write: write result files (tests may turn it off).
         strict: raise ``ProtocolUnavailable`` when a protocol cannot run; if False, such a protocol yields a
@@ -212,17 +360,33 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
 
     Raises:
         BenchError: unknown model/protocol/dataset, unreadable data, malformed generator output, or (strict)
-            a protocol that cannot run on the dataset.
+            a protocol that cannot run on the dataset; before any work, bad arguments or a results folder,
+            ``out`` file or cache that cannot be written (``benchmark.preflight``).
+        GeneratorError: the generator cannot be built, has no meta, takes no such model argument, raised while
+            generating (naming its batch's utterances), or (a plug-in) failed the conformance check.
     """
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchError(f"device {device!r} requested but torch sees no CUDA device; use --device cpu.")
-    specs = expand_protocols(protocols)
+    specs, skipped = resolve_specs(protocols, split), {}
     if out and len(specs) > 1:
         raise BenchError("--out names one file; with several protocols use --results-dir instead.")
+    check_run_args(batch_size, seed)  # everything that can be refused is refused before any work
+    results_dir = Path(results_dir) if results_dir is not None else default_results_dir()
+    if write:
+        check_outputs(out, results_dir)
+    check_cache(use_cache)
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     factory = resolve_model(model)
-    manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir)
+    check_model_args(factory, model_args, model)
+    stage(f"loading dataset {dataset}")
+    manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir, progress=progress)
+    partial = completeness(manifest)
+    if partial:
+        stage(f"WARNING: dataset {dataset} is a {partial['note']}")
+    specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # e.g. vox1-s2f: VoxCeleb1-crop gallery
+    if specs and getattr(factory, "SHOWS_PROBE_CLIP_FACE", False) and specs[0].gallery_source == "voxceleb":
+        manifest = drop_single_face_identities(manifest, "voxceleb", getattr(factory, "__name__", model))
     tasks = {spec.name: get_task(spec.task) for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
         raise BenchError("protocols with different gallery sources cannot share one run; run them separately.")
@@ -240,10 +404,12 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         needed: dict[str, Face] = {}
         for spec in specs:
             needed.update({f.id: f for f in tasks[spec.name].faces_needed(manifest, spec)})
+        stage(f"judge: embedding {len(needed)} real faces (the galleries of {len(specs)} protocol(s); cached ones "
+              "are read back)")
         real = embed_real_faces(judge, sorted(needed.values(), key=lambda f: f.id), progress=progress)
         timing["real_faces_s"] = time.perf_counter() - t
 
-        plans, skipped = {}, {}
+        plans = {}
         for spec in specs:
             try:
                 plans[spec.name] = tasks[spec.name].build(manifest, spec, seed, real)
@@ -252,6 +418,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
                     raise
                 skipped[spec.name] = str(exc)
         probes = sorted({p for plan in plans.values() for p in plan.probes})
+        stage(f"checking {len(probes)} probe audio files")
         check_probe_audio(manifest, probes)
 
         generated = None
@@ -260,9 +427,31 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             ctx = GeneratorContext(manifest=manifest, seed=seed, device=device,
                                    gallery_source=specs[0].gallery_source,
                                    load_face=lambda face: load_image(face.path), utterance_ids=tuple(probes))
-            generator = factory(ctx, **(model_args or {}))
+            stage(f"building generator {model}")
+            generator = build_generator(factory, ctx, model_args, model)
             timing["generator_init_s"] = time.perf_counter() - t
+            for spec in specs:
+                if spec.name not in plans:
+                    continue
+                try:
+                    if spec.holdout:
+                        check_declared(spec.name, generator.meta.name, generator.meta.holdout_rule)
+                    check_split_disjoint(spec, generator.meta, manifest.dataset_id,
+                                         getattr(generator, "training_identities", None), manifest)
+                except ProtocolUnavailable as exc:
+                    if strict:
+                        raise
+                    skipped[spec.name] = str(exc)
+                    del plans[spec.name]
+            probes = sorted({p for plan in plans.values() for p in plan.probes})
+        if plans:
+            if write and not out:  # the exact result paths, now that the generator's name is known
+                for planned in plans:
+                    check_out_file(default_result_path(results_dir, manifest.dataset_id, generator.meta.name,
+                                                       planned, seed), fix="Move it away or pass another --results-dir.")
+            conformance = conformance_gate(generator, model, manifest, probes, device, skip_conformance)
             t = time.perf_counter()
+            stage(f"generating and judging {len(probes)} faces with {generator.meta.name}")
             generated = generate_and_embed(generator, judge, manifest, probes, batch_size, device, progress,
                                            on_batch=on_batch, analysers=analysers)
             timing["generate_and_embed_s"] = time.perf_counter() - t
@@ -279,21 +468,29 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             continue
         t = time.perf_counter()
         plan = plans[spec.name]
+        stage(f"scoring {spec.name}")
         task_scores = tasks[spec.name].score(plan, generated, real, manifest, spec, device, seed)
-        tpath = plan.trials.save(trials_path(manifest, spec, seed))
+        tpath = freeze_trials(plan.trials, manifest, spec, seed)
+        paths = {u.id: u.path for u in manifest.utterances}
+        files = files_fingerprint(manifest.root, [f.path for f in tasks[spec.name].faces_needed(manifest, spec)]
+                                  + [paths[u] for u in plan.probes], use_cache=use_cache)
         result = {
             "schema_version": SCHEMA_VERSION,
             "suite_version": __version__,
             "git_commit": git_commit(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "protocol": {"name": spec.name, "version": spec.version, "spec": spec.to_dict()},
+            "protocol": {"name": spec.name, "version": spec.version, "spec": spec.to_dict(),
+                         **({"dataset_overrides": dataset_overrides(spec)} if dataset_overrides(spec) else {})},
             "trials": {"sha256": plan.trials.sha256, "count": len(plan.trials), "probes": len(plan.probes),
-                       "path": str(tpath), "excluded_identities": plan.trials.excluded, **plan.info},
-            "dataset": {"id": manifest.dataset_id, "manifest_sha256": manifest.sha256(), "root": manifest.root,
+                       "path": tpath, "excluded_identities": plan.trials.excluded, **plan.info},
+            "dataset": {"id": manifest.dataset_id, "manifest_sha256": manifest.sha256(), "files": files,
+                        "root": root_label(dataset, data_root, data_dir), "partial": partial,
                         "summary": manifest.summary(), "excluded_identities": manifest.excluded,
                         "synthetic": manifest.dataset_id == "toy"},
             "judge": asdict(judge.info),
             "generator": {**asdict(generator.meta), "spec": model, "args": dict(model_args or {})},
+            "conformance": conformance,
+            "evaluated_split": spec.probe_split,
             "seed": seed,
             "device": device,
             "batch_size": batch_size,
@@ -302,13 +499,20 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             "info": task_scores.info,
             "inputs": {
                 "real_faces_embedded": len(real.ids),
+                "real_faces_scope": [s.name for s in specs if s.name in plans],
+                "real_faces_this_protocol": len(set(real.ids) & {f.id for f in tasks[spec.name].faces_needed(
+                    manifest, spec)}),
+                "real_faces_small_excluded": len(real.small),
+                "real_faces_small_ids": real.small,
                 "real_faces_blank_excluded": len(real.blank),
                 "real_faces_blank_ids": real.blank,
-                "real_faces_aligned": int(real.aligned.sum()),
-                "real_faces_centre_crop": int((~real.aligned).sum()),
+                "real_faces_detected": int(real.aligned.sum()),
+                "real_faces_fallback_box": int((~real.aligned).sum()),
                 "generated_faces": len(generated.utterance_ids),
-                "generated_aligned": int(generated.aligned.sum()),
-                "generated_centre_crop": int((~generated.aligned).sum()),
+                "generated_detected": int(generated.aligned.sum()),
+                "generated_fallback_box": int((~generated.aligned).sum()) - len(generated.failed),
+                "generated_failed_blank": len(generated.failed),
+                "generated_failed_ids": list(generated.failed),
                 "generated_image_size": list(generated.image_size),
             },
             "timing": {**{k: round(v, 3) for k, v in timing.items()},
@@ -321,6 +525,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
                                                              generator.meta.name, spec.name, seed)
             write_result(path, result)
             result["path"] = str(path)
+            stage(f"wrote {path}")
         results.append(result)
     return results
 

@@ -15,3 +15,8 @@ class GeneratorOutputError(BenchError):
 
 class ProtocolUnavailable(BenchError):
     """A protocol cannot run on a dataset (too few identities, faces or videos); the message says why."""
+
+
+class GeneratorError(BenchError):
+    """A generator cannot be built (its factory raised, an unknown ``--model-arg``, no ``meta``), raised while
+    generating, or failed the conformance check; the message names the generator, the utterances and the fix."""

@@ -45,6 +45,8 @@ class GeneratorMeta:
         trained_against_judge: True if it was trained on the judge's own embedding space (marked on
             leaderboards: such a model can overfit the scorer).
         notes: free text.
+        holdout_rule: the held-out rule its training data followed (``benchmark.heldout.HOLDOUT_RULE``), or ""
+            when it declares none; ``id-topk-seen`` refuses a generator that does not declare the current rule.
     """
 
     name: str
@@ -56,6 +58,7 @@ class GeneratorMeta:
     reference: str = ""
     trained_against_judge: bool = False
     notes: str = ""
+    holdout_rule: str = ""
 
 
 @runtime_checkable
@@ -74,8 +77,10 @@ class GeneratorContext:
     """What a factory is given to build a generator.
 
     Attributes:
-        manifest: the dataset being scored. Learned generators must use only ``manifest.split("train")``;
-            only reference generators (the oracle) may look at test identities.
+        manifest: the dataset being scored. Learned generators must learn only from what
+            ``benchmark.heldout`` allows (the "train" split minus the videos ``id-topk-seen`` holds out:
+            ``training_utterances`` / ``training_faces``) and then declare ``GeneratorMeta.holdout_rule``; only
+            reference generators (the oracle) may look at validation or test identities.
         seed: the run's seed (derive per-utterance seeds with ``utterance_seed``).
         device: torch device string ("cpu", "cuda", "cuda:1").
         gallery_source: the face source the protocol scores against ("vggface"); the oracle draws from the
@@ -127,6 +132,9 @@ def check_faces(faces: object, batch: int, name: str) -> torch.Tensor:
         raise GeneratorOutputError(f"{where} returned shape {tuple(faces.shape)}; return [B, 3, H, W] (channels first, RGB).")
     if faces.shape[0] != batch:
         raise GeneratorOutputError(f"{where} returned {faces.shape[0]} faces for {batch} voices; return one face per voice.")
-    if min(faces.shape[2], faces.shape[3]) < 32:
-        raise GeneratorOutputError(f"{where} returned {faces.shape[2]}×{faces.shape[3]} images; the judge needs at least 32×32.")
+    from benchmark.images import MIN_FACE_SIDE
+
+    if min(faces.shape[2], faces.shape[3]) < MIN_FACE_SIDE:
+        raise GeneratorOutputError(f"{where} returned {faces.shape[2]}×{faces.shape[3]} images; the judge needs at least "
+                                   f"{MIN_FACE_SIDE}×{MIN_FACE_SIDE} (benchmark.images.MIN_FACE_SIDE).")
     return faces.detach().cpu()

@@ -15,8 +15,10 @@ import numpy as np
 from benchmark.errors import DataError
 
 BLANK_STD = 2.0
-"""An image whose pixel standard deviation (uint8 units, over all pixels and channels) is below this is
-blank/constant (e.g. the white placeholders of the public VGGFace copy) and is excluded from scoring."""
+"""An image is blank (constant) when, in every channel, the standard deviation of its pixel values over the
+image plane is below this (uint8 units): it has no spatial variation, whatever its colour — the white
+placeholders of the public VGGFace copy, a solid (122, 79, 60) placeholder, an all-black failed output.
+Blank images are never embedded: real ones are excluded and counted, generated ones are failed faces."""
 
 
 def to_rgb_array(img) -> np.ndarray:
@@ -52,9 +54,30 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
         ) from exc
 
 
+MIN_FACE_SIDE = 32
+"""The judge needs images at least this many pixels on each side. One rule for every face, with the
+consequence falling on whoever can fix it: a *generated* face smaller than this is an error
+(``benchmark.generator.check_faces``: the generator's to fix); a submitted image smaller is unreadable
+(``benchmark.submission``); a *real* face smaller is excluded from scoring and counted, as blank ones are
+(``benchmark.engine.embed_real_faces``: the dataset's, listed in the result's ``inputs``)."""
+
+
+def too_small(image: np.ndarray) -> bool:
+    """True when a ``[H, W, ...]`` image is smaller than ``MIN_FACE_SIDE`` on either side."""
+    return min(int(image.shape[0]), int(image.shape[1])) < MIN_FACE_SIDE
+
+
 def is_blank(image: np.ndarray) -> bool:
-    """Return True when a uint8 ``[H, W, 3]`` image is constant or nearly so (std < ``BLANK_STD``)."""
-    return float(image.std()) < BLANK_STD
+    """Return True when a uint8 ``[H, W, C]`` (or ``[H, W]``) image has no spatial variation in any channel.
+
+    The spatial standard deviation is taken per channel (over H and W); the image is blank when the largest
+    of them is below ``BLANK_STD``. A solid colour is blank however different its channels are (the channel-
+    mixing std of version 1 of this rule called a solid (122, 79, 60) image a face).
+    """
+    arr = np.asarray(image, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    return float(arr.reshape(-1, arr.shape[-1]).std(axis=0).max()) < BLANK_STD
 
 
 def image_digest(image: np.ndarray) -> str:

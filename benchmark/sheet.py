@@ -2,7 +2,8 @@
 
 **Contact sheet**, as in Wen, Singh, Raj (NeurIPS 2019), Fig. 3: one row per speaker (K test speakers of the
 protocol, sorted by id, or the ones named), showing the faces the generator made from the speaker's first V
-probe utterances, then R real faces of the speaker (usable gallery-source faces, sorted by id), with under each
+probe utterances, then R real faces of the speaker (usable gallery-source faces, sorted by id; on a VoxCeleb1-crop
+gallery such as vox1-s2f, the crops of the shown voices' own clips come first: voice → face → true face), with under each
 row the identity, name, gender and the speaker's own score under the protocol (for 1:2 matching: the share of
 the speaker's trials won, and the count). Pixels: Pillow; every tile is centre-cropped and resized to
 ``tile`` px for display only (scoring never sees the sheet); each tile has a 1 px dark frame. The image size is
@@ -314,7 +315,8 @@ def draw_sheet(rows: list[SheetRow], title: str, voices: int, real: int, out: st
 def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, protocol: str = "stratified",
                   k: int = 5, voices: int = 2, real: int = 3, speakers: Sequence[str] = (), seed: int = 0,
                   model_args: dict | None = None, data_root=None, data_dir=None, device: str = "cpu",
-                  batch_size: int = 16, use_cache: bool = True, progress: bool = False, tile: int = TILE) -> dict:
+                  batch_size: int = 16, use_cache: bool = True, progress: bool = False, tile: int = TILE,
+                  split: str | None = None) -> dict:
     """Run a generator on a protocol and draw the contact sheet (``bench sheet``; module docstring).
 
     Args:
@@ -326,7 +328,7 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
         voices: generated faces per row (the speaker's first probe utterances, sorted by id).
         real: real faces per row (usable gallery-source faces, sorted by id).
         speakers: identity ids to show instead of the first ``k``.
-        seed, model_args, data_root, data_dir, device, batch_size, use_cache, progress: as ``run_many``.
+        seed, model_args, data_root, data_dir, device, batch_size, use_cache, progress, split: as ``run_many``.
         tile: tile side in pixels.
 
     Returns:
@@ -344,7 +346,7 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
     capture = Capture(keep_per_speaker=voices)
     result = run_many(model, [protocol], dataset, data_root=data_root, data_dir=data_dir, device=device, seed=seed,
                       batch_size=batch_size, model_args=model_args, use_cache=use_cache, progress=progress,
-                      write=False, on_batch=capture.on_batch, before_scoring=capture.before_scoring)[0]
+                      split=split, write=False, on_batch=capture.on_batch, before_scoring=capture.before_scoring)[0]
     plan = capture.plans[protocol]
     eligible = sorted({p.split("/", 1)[0] for p in plan.probes})
     if speakers:
@@ -370,7 +372,11 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
     rows = []
     for s in chosen:
         ident = manifest.identity(s)
-        faces = [f for f in manifest.faces_of(s, gallery) if f.id in usable][:real]
+        faces = [f for f in manifest.faces_of(s, gallery) if f.id in usable]
+        if gallery == "voxceleb":  # vox1-s2f: first the crops of the clips whose voices are shown (the true faces)
+            own = ["voxceleb/" + utt for utt, _ in capture.images.get(s, [])]
+            faces = sorted(faces, key=lambda f: (own.index(f.id) if f.id in own else len(own), f.id))
+        faces = faces[:real]
         if s in per_speaker:
             value, n = per_speaker[s]
             score = f"{protocol}: {value:.1%} of {n} trials won"

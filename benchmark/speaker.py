@@ -17,9 +17,10 @@ weights sha256 and ``PREPROCESS_VERSION``, as the judge caches face embeddings. 
 VAD trimming leaves less than ``MIN_TRIMMED_S`` of audio (e.g. a recording of
 music or noise), the untrimmed, volume-normalised recording is embedded instead of failing.
 
-Installation: the resemblyzer wheel declares a dependency on the distribution ``webrtcvad``, whose module
-imports ``pkg_resources`` (gone from setuptools >= 81); this project installs ``webrtcvad-wheels`` (same
-module, no such import) and resemblyzer without its dependencies — see README "Install".
+Installation: ``resemblyzer==0.1.4`` is an ordinary dependency of this package, so ``pip install -e .``
+installs it with its own dependencies, among them the distribution ``webrtcvad`` (built from source with the
+system C compiler). That module imports ``pkg_resources`` (gone from setuptools >= 81), so ``import_resemblyzer``
+first puts ``benchmark.voice.import_webrtcvad``'s equivalent module in its place — see README "Install".
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ MIN_TRIMMED_S = 0.5
 PREPROCESS_VERSION = "resemblyzer-0.1.4-preprocess_wav-rate1.3-cov0.75-min0.5s-v2"
 """Version of the steps above; part of the cache key."""
 
-INSTALL_HINT = ('install it with: pip install --no-deps resemblyzer==0.1.4 (its other dependencies, librosa, '
-                'scipy and webrtcvad-wheels, come with this package; see README "Install")')
+INSTALL_HINT = ('it is a dependency of this package: pip install -e ".[dev]" installs it (see README "Install"; '
+                'without a C compiler for webrtcvad: pip install webrtcvad-wheels, then pip install --no-deps '
+                'resemblyzer==0.1.4)')
 
 
 def import_resemblyzer():

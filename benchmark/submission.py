@@ -45,7 +45,8 @@ import numpy as np
 
 from benchmark.errors import BenchError, DataError, GeneratorOutputError
 from benchmark.generator import GeneratorContext, GeneratorMeta
-from benchmark.images import load_image, to_chw_tensor
+from benchmark.images import MIN_FACE_SIDE, load_image, to_chw_tensor
+from benchmark.settings import honours_no_cache
 
 FACE_EXTS = (".png", ".jpg", ".jpeg")
 """Image file extensions read from a submission folder (compared case-insensitively)."""
@@ -53,8 +54,8 @@ FACE_EXTS = (".png", ".jpg", ".jpeg")
 FLAT_SEP = "__"
 """In the flat layout, '/' of the utterance id is written as this."""
 
-MIN_SIDE = 32
-"""Smallest image side accepted (the judge needs at least 32×32; ``benchmark.generator.check_faces``)."""
+MIN_SIDE = MIN_FACE_SIDE
+"""Smallest image side accepted: ``benchmark.images.MIN_FACE_SIDE``, the one rule for every face."""
 
 PLACEHOLDER_SIDE = 128
 """Side of the grey image handed to the engine for a failed face when image sizes vary (never scored)."""
@@ -156,6 +157,30 @@ class FolderScan:
         return "\n".join(lines)
 
 
+DATASET_ROOT_PREFIX = "<dataset root>/"
+"""How a result records a submission folder inside the dataset's own directory (e.g. the released Speech2Face
+outputs in ``vox1-s2f/speech2face/v2f-exg0.0``): relative to the dataset root, so ``bench check`` finds it on any
+machine that has the dataset, wherever its copy lives."""
+
+
+def portable_faces_dir(faces_dir: Path, dataset_root: str | os.PathLike[str]) -> str:
+    """``faces_dir`` as a result records it: ``<dataset root>/<relative path>`` when it lies inside the dataset
+    root (both resolved, so links do not matter), else its absolute path."""
+    root = Path(dataset_root).resolve()
+    faces_dir = Path(faces_dir).resolve()
+    if faces_dir.is_relative_to(root):
+        return DATASET_ROOT_PREFIX + faces_dir.relative_to(root).as_posix()
+    return str(faces_dir)
+
+
+def resolve_faces_dir(faces_dir: str | os.PathLike[str], dataset_root: str | os.PathLike[str]) -> Path:
+    """The folder a recorded ``faces_dir`` names (``portable_faces_dir``'s inverse on this machine)."""
+    text = str(faces_dir)
+    if text.startswith(DATASET_ROOT_PREFIX):
+        return Path(dataset_root) / text[len(DATASET_ROOT_PREFIX):]
+    return Path(text)
+
+
 def scan_folder(faces_dir: str | os.PathLike[str], utterance_ids: Sequence[str],
                 dataset_utterances: Sequence[str] = (), decode: bool = True) -> FolderScan:
     """Match the files of a submission folder to the probe utterances (layout: module docstring).
@@ -236,6 +261,21 @@ def header_sizes(faces_dir: str | os.PathLike[str]) -> set[tuple[int, int]]:
     return sizes
 
 
+REFERENCE_ROLES = ("", "ceiling", "chance")
+"""The values of ``GeneratorMeta.reference`` a submission may declare (leaderboards mark reference rows)."""
+
+
+def check_reference(reference: str) -> str:
+    """Return ``reference`` if it is one of ``REFERENCE_ROLES``.
+
+    Raises:
+        SubmissionError: any other value (the message lists the valid ones).
+    """
+    if reference not in REFERENCE_ROLES:
+        raise SubmissionError(f"--reference {reference!r}: use ceiling or chance (or leave it out).")
+    return reference
+
+
 class FolderGenerator:
     """A "generator" that reads pre-made faces from a folder (module docstring for the layout and the checks).
 
@@ -247,6 +287,9 @@ class FolderGenerator:
         citation, revision: recorded in the result's generator meta.
         trained_against_judge: the model behind the images was trained on the judge's embedding space.
         training_datasets: comma-separated dataset ids the model was trained on.
+        reference: "" or a reference role shown on leaderboards: "ceiling" (e.g. Speech2Face's face2face: the
+            decoder applied to the true face's feature — a ceiling for the method, not a voice-to-face result) or
+            "chance" (``REFERENCE_ROLES``).
         failure_rule: set by ``score`` ("nan-embedding"), which marks failed faces before scoring; without it
             ``allow_missing`` is refused when a face is missing (``bench run`` would score the grey stand-in).
 
@@ -258,9 +301,10 @@ class FolderGenerator:
     def __init__(self, ctx: GeneratorContext, faces_dir: str, name: str = "submission",
                  allow_missing: bool | str = False, citation: str = "", revision: str = "0",
                  trained_against_judge: bool | str = False, training_datasets: str | Sequence[str] = "",
-                 failure_rule: str = ""):
+                 failure_rule: str = "", holdout_rule: str = "", reference: str = ""):
         if not ctx.utterance_ids:
             raise SubmissionError("FolderGenerator needs the run's probe utterances (GeneratorContext.utterance_ids).")
+        faces_dir = str(resolve_faces_dir(faces_dir, ctx.manifest.root))
         self.allow_missing = _as_bool(allow_missing)
         self.scan = scan_folder(faces_dir, ctx.utterance_ids, [u.id for u in ctx.manifest.utterances])
         error = self.scan.message(len(ctx.utterance_ids), self.allow_missing,
@@ -282,7 +326,8 @@ class FolderGenerator:
             name=name, revision=str(revision),
             image_size=self.size[0] if len(sizes) == 1 and self.size[0] == self.size[1] else None,
             training_datasets=tuple(training_datasets), citation=citation or "submission scored with bench score",
-            trained_against_judge=_as_bool(trained_against_judge), notes=notes,
+            trained_against_judge=_as_bool(trained_against_judge), notes=notes, holdout_rule=holdout_rule,
+            reference=check_reference(reference),
         )
 
     def generate(self, waveforms, lengths, utterance_ids: Sequence[str]):
@@ -329,7 +374,8 @@ def mark_failed(generated, failed: Sequence[str]):
         if np.issubdtype(arr.dtype, np.floating):
             arr[rows] = np.nan
         extra[key] = arr
-    return replace(generated, vectors=vectors, aligned=aligned, extra=extra)
+    return replace(generated, vectors=vectors, aligned=aligned, extra=extra,
+                   failed=sorted(set(generated.failed) | set(failed)))
 
 
 def _task_accepts_failures(task_name: str) -> bool:
@@ -343,23 +389,29 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
           trained_against_judge: bool = False, training_datasets: Sequence[str] = (),
           data_root: str | os.PathLike[str] | None = None, data_dir: str | os.PathLike[str] | None = None,
           device: str = "cpu", seed: int = 0, batch_size: int = 16, out: str | os.PathLike[str] | None = None,
-          results_dir: str | os.PathLike[str] = "leaderboards/results", use_cache: bool = True,
-          progress: bool = True, write: bool = True, strict: bool = True) -> list[dict]:
+          results_dir: str | os.PathLike[str] | None = None, split: str | None = None,
+          holdout_rule: str = "", reference: str = "", use_cache: bool = True, progress: bool = True,
+          write: bool = True, strict: bool = True) -> list[dict]:
     """Score a folder of face images (``bench score``) on one or more protocols, as ``bench run`` would.
 
     Args:
-        faces_dir: the submission folder (layout: module docstring).
+        faces_dir: the submission folder (layout: module docstring), or a recorded ``<dataset root>/…`` form
+            (``portable_faces_dir``: how results record a folder inside the dataset's directory).
         protocols: protocol names; "all" means every registered one.
         dataset: the dataset the faces were made for.
         name: the submission's name: the leaderboard row and ``<results_dir>/<dataset>/<name>/`` (it must not
             be a registered generator's name).
         allow_missing: score missing/unreadable faces as failed trials (module docstring) instead of raising.
         citation, revision, trained_against_judge, training_datasets: recorded in the generator meta.
-        data_root, data_dir, device, seed, use_cache, progress, strict: as in ``benchmark.engine.run_many``.
+        data_root, data_dir, device, seed, split, use_cache, progress, strict: as in ``benchmark.engine.run_many``.
+        reference: "ceiling" or "chance" marks the row as a reference (``FolderGenerator``); "" for a method.
+        holdout_rule: the held-out rule the model's training followed (``benchmark.heldout.HOLDOUT_RULE`` lets
+            ``id-topk-seen`` score it; "" declares none).
         batch_size: faces per judge batch; forced to 1 when the folder's image sizes differ (scores never
             depend on it).
         out: result file (single protocol only); default ``<results_dir>/<dataset>/<name>/<protocol>-seed<seed>.json``.
-        results_dir: the folder of stored results.
+        results_dir: the folder results are written to (default ``benchmark.settings.results_dir()``, as
+            ``run_many``); checked, with ``out``, before any work.
         write: write the result files.
 
     Returns:
@@ -380,6 +432,16 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
     specs = expand_protocols(protocols)
     if out and len(specs) > 1:
         raise BenchError("--out names one file; with several protocols use --results-dir instead.")
+    from benchmark.preflight import check_out_file, check_outputs, check_run_args
+    from benchmark.settings import results_dir as default_results_dir
+
+    check_run_args(batch_size, seed)
+    results_dir = Path(results_dir) if results_dir is not None else default_results_dir()
+    if write:
+        check_outputs(out, results_dir)
+        for spec in specs if not out else []:
+            check_out_file(default_result_path(results_dir, dataset, name, spec.name, seed),
+                           fix="Move it away or pass another --results-dir.")
     if allow_missing:
         refused = [f"{s.name} (task {s.task})" for s in specs if not _task_accepts_failures(s.task)]
         if refused:
@@ -387,15 +449,20 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
                 f"--allow-missing cannot be used with {', '.join(refused)}: that task has no rule for scoring a "
                 f"missing face as a failure (tasks that do: {', '.join(sorted(FAILURE_AWARE_TASKS))}). "
                 "Supply every face, or score those protocols separately.")
-    faces_dir = Path(faces_dir).resolve()
+    from benchmark.datasets import dataset_root
+
+    root = dataset_root(dataset, data_root, data_dir, progress=progress)
+    faces_dir = resolve_faces_dir(faces_dir, root).resolve()
     if not faces_dir.is_dir():
         raise SubmissionError(f"submission folder {faces_dir} does not exist or is not a folder.")
+    recorded_dir = portable_faces_dir(faces_dir, root)
     if len(header_sizes(faces_dir)) > 1:
         batch_size = 1
-    model_args = {"faces_dir": str(faces_dir), "name": name, "allow_missing": bool(allow_missing),
+    model_args = {"faces_dir": recorded_dir, "name": name, "allow_missing": bool(allow_missing),
                   "citation": citation, "revision": str(revision),
                   "trained_against_judge": bool(trained_against_judge),
-                  "training_datasets": ",".join(training_datasets), "failure_rule": FAILURE_RULE}
+                  "training_datasets": ",".join(training_datasets), "failure_rule": FAILURE_RULE,
+                  "holdout_rule": holdout_rule, **({"reference": check_reference(reference)} if reference else {})}
     seen: dict = {}
 
     def before_scoring(generator, generated, real, plans):
@@ -404,7 +471,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
         return mark_failed(generated, generator.failed)
 
     results = run_many(FOLDER_SPEC, [s.name for s in specs], dataset, data_root=data_root, data_dir=data_dir,
-                       device=device, seed=seed, batch_size=batch_size, model_args=model_args, write=False,
+                       device=device, seed=seed, batch_size=batch_size, model_args=model_args, write=False, split=split,
                        use_cache=use_cache, progress=progress, strict=strict, before_scoring=before_scoring)
     generator = seen.get("generator")
     for result in results:
@@ -413,7 +480,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
         probes = seen["probes"][result["protocol"]["name"]]
         failed = [u for u in generator.failed if u in probes]
         result["info"]["submission"] = {
-            "faces_dir": str(faces_dir),
+            "faces_dir": recorded_dir,
             "images_used": len(probes) - len(failed),
             "failed_count": len(failed),
             "missing": [u for u in generator.scan.missing if u in probes],
@@ -431,9 +498,10 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
 # --- bench trials ------------------------------------------------------------------------------------------
 
 
+@honours_no_cache
 def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int = 0,
                    data_root: str | os.PathLike[str] | None = None, data_dir: str | os.PathLike[str] | None = None,
-                   use_cache: bool = True, progress: bool = False, strict: bool = True):
+                   split: str | None = None, use_cache: bool = True, progress: bool = False, strict: bool = True):
     """Build the frozen trials of protocols on a dataset without running a generator.
 
     The same steps, in the same order, as the first half of ``benchmark.engine.run_many`` (real faces embedded
@@ -448,15 +516,18 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
         BenchError: unknown protocol or dataset, unreadable data, or (strict) a protocol that cannot run.
     """
     from benchmark.cache import EmbeddingCache
-    from benchmark.datasets import load_dataset
-    from benchmark.engine import embed_real_faces, expand_protocols, trials_path
+    from benchmark.datasets import dataset_spec, load_dataset
+    from benchmark.engine import embed_real_faces, freeze_trials, resolve_specs
+    from benchmark.preflight import check_cache
     from benchmark.errors import ProtocolUnavailable
     from benchmark.judge import DlibJudge
     from benchmark.settings import cache_dir
     from benchmark.tasks import get_task
 
-    specs = expand_protocols(protocols)
-    manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir)
+    specs = resolve_specs(protocols, split)
+    check_cache(use_cache)
+    manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir, progress=progress)
+    specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # as run_many does (vox1-s2f's gallery)
     tasks = {spec.name: get_task(spec.task) for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
         raise BenchError("protocols with different gallery sources cannot share one run; export them separately.")
@@ -478,7 +549,7 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
                 raise
             skipped[spec.name] = str(exc)
             continue
-        plan.trials.save(trials_path(manifest, spec, seed))
+        freeze_trials(plan.trials, manifest, spec, seed)
         plans[spec.name] = (spec, plan)
     return manifest, plans, skipped
 
@@ -488,8 +559,8 @@ UTTERANCE_COLUMNS = ("utterance", "identity", "gender", "audio", "image", "proto
 
 def export_trials(protocols: Sequence[str], dataset: str, out: str | os.PathLike[str], *, seed: int = 0,
                   data_root: str | os.PathLike[str] | None = None, data_dir: str | os.PathLike[str] | None = None,
-                  trials_dir: str | os.PathLike[str] | None = None, use_cache: bool = True,
-                  progress: bool = False, strict: bool = True) -> dict:
+                  trials_dir: str | os.PathLike[str] | None = None, split: str | None = None,
+                  use_cache: bool = True, progress: bool = False, strict: bool = True) -> dict:
     """Write the utterances a submitter must make faces for (``bench trials``).
 
     ``out`` is a CSV (UTF-8, LF, header ``utterance,identity,gender,audio,image,protocols``), one row per probe
@@ -505,11 +576,15 @@ def export_trials(protocols: Sequence[str], dataset: str, out: str | os.PathLike
     Raises:
         BenchError: as ``plan_protocols``.
     """
+    from benchmark.preflight import check_out_file, check_writable_dir
     from benchmark.results import write_atomic
 
+    check_out_file(out, "--out", "Name a CSV file.")
+    if trials_dir is not None:
+        check_writable_dir(trials_dir, "--trials-dir", "Choose a writable folder.")
     manifest, plans, skipped = plan_protocols(protocols, dataset, seed=seed, data_root=data_root,
-                                              data_dir=data_dir, use_cache=use_cache, progress=progress,
-                                              strict=strict)
+                                              data_dir=data_dir, split=split, use_cache=use_cache,
+                                              progress=progress, strict=strict)
     users: dict[str, list[str]] = {}
     for name, (_, plan) in plans.items():
         for utt in plan.probes:

@@ -38,8 +38,9 @@ Layout written by ``make_toy_world`` — the layout of VoxCeleb1 + VGGFace that 
     SHA256SUMS                                       ``sha256sum -c`` list of every other file (completeness check)
 
 Identities ``toy00001``…; names like ``Alma_Toy01`` follow the split rule of Wen, Singh, Raj (NeurIPS 2019,
-§4) that ``benchmark.data.wen_split`` applies: names starting A–E are test, F–Z training. For the default
-48 identities: 16 test (8 f, 8 m) and 32 training (16 f, 16 m).
+§4 and Table 1) that ``benchmark.data.wen_split`` applies: names starting A–B are validation, C–E test, F–Z
+training. For the default 48 identities: 8 validation (4 f, 4 m), 8 test (4 f, 4 m), 32 training (16 f, 16 m).
+(The table below was measured when A–E counted as one 16-identity test split.)
 
 Determinism: every random draw comes from ``numpy.random.default_rng(SeedSequence([seed, identity index,
 item index]))``, so each file depends only on ``(n_identities, seed, TOY_VERSION)`` and its own indices,
@@ -163,7 +164,7 @@ class ToyIdentity:
     Attributes:
         voxceleb_id: ``toyNNNNN`` (1-based, 5 digits), the "VoxCeleb1 ID".
         name: the "VGGFace1 ID", e.g. ``Alma_Toy01``: letters, digits and underscores; its first letter
-            decides the split (A–E test, F–Z training; Wen et al. 2019).
+            decides the split (A–B validation, C–E test, F–Z training; Wen et al. 2019).
         gender: "m" or "f".
         age: years, in ``AGE_RANGE`` (20–75).
         body_size: z-score within gender, clipped to [-2.5, 2.5].
@@ -213,14 +214,16 @@ def _noise(rng: np.random.Generator, k: int) -> tuple[float, ...]:
 def sample_identities(n_identities: int = 48, seed: int = 0) -> list[ToyIdentity]:
     """Draw the toy population.
 
-    A third of the identities (rounded to an even number, at least 2) are test identities, named A–E, the
-    rest training identities, named F–Z; each split is half female (female count rounded down). Latents:
+    A third of the identities (rounded to an even number, at least 2) are held-out identities, named A–E — Wen et
+    al.'s validation (A–B) and test (C–E) splits, letters cycling A, B, C, D, E per gender — the rest training
+    identities, named F–Z; each part is half female (female count rounded down). Latents:
     age ~ U(20, 75) years, body size ~ N(0, 1) clipped to ±2.5, skin tone ~ U(0, 1); identity noise ~ N(0, 1)
     per component; all rounded to 6 decimals (so ``toy_latents.csv`` round-trips exactly). Identity ``i``
     (0-based) uses only ``SeedSequence([seed, i, 0])``.
 
     Args:
-        n_identities: number of identities, ≥ 2. 48 gives 16 test (8 f, 8 m) and 32 training (16 f, 16 m).
+        n_identities: number of identities, ≥ 2. 48 gives 16 held-out — 8 validation (4 f, 4 m) and 8 test
+            (4 f, 4 m) — and 32 training (16 f, 16 m).
         seed: any non-negative integer.
 
     Returns:
@@ -959,9 +962,12 @@ def _all_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
 
 
-def _write_world(tmp: Path, n_identities: int, seed: int) -> None:
+def _write_world(tmp: Path, n_identities: int, seed: int, progress: bool = False) -> None:
+    from tqdm import tqdm
+
     identities = sample_identities(n_identities, seed)
-    for index, ident in enumerate(identities):
+    for index, ident in enumerate(tqdm(identities, desc="toy world: identities", unit="identity",
+                                       disable=not progress, leave=False)):
         _write_identity(tmp, ident, index, seed)
     meta = "\t".join(_META_HEADER) + "\n" + "".join(
         f"{i.voxceleb_id}\t{i.name}\t{i.gender}\tToyland\tdev\n" for i in identities)
@@ -1047,12 +1053,12 @@ def make_toy_world(root: str | os.PathLike[str], n_identities: int = 48, seed: i
     return root
 
 
-def _generate(root: Path, n_identities: int, seed: int) -> None:
+def _generate(root: Path, n_identities: int, seed: int, progress: bool = False) -> None:
     """Build in a temporary sibling, then install over whatever is at ``root``."""
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
-        _write_world(tmp, n_identities, seed)
+        _write_world(tmp, n_identities, seed, progress)
         if is_toy_world(root, n_identities, seed):  # another process installed the same world meanwhile
             _remove(tmp)
         else:
@@ -1084,7 +1090,8 @@ def is_toy_world(root: str | os.PathLike[str], n_identities: int, seed: int) -> 
         return False
 
 
-def ensure_toy_world(cache_root: str | os.PathLike[str], n_identities: int = 48, seed: int = 0) -> Path:
+def ensure_toy_world(cache_root: str | os.PathLike[str], n_identities: int = 48, seed: int = 0,
+                     progress: bool = False) -> Path:
     """Return the toy world ``cache_root / f"toy-v{TOY_VERSION}-n{n_identities}-s{seed}"``, generating it if needed.
 
     A complete world there (``is_toy_world``) is reused as is. Anything else at that path — a half-written
@@ -1096,6 +1103,8 @@ def ensure_toy_world(cache_root: str | os.PathLike[str], n_identities: int = 48,
         cache_root: the cache directory (``benchmark.settings.cache_dir()`` in the suite); created if absent.
         n_identities: number of identities, ≥ 2.
         seed: non-negative integer seed.
+        progress: show a progress bar over identities while generating. Whenever it generates (about 45 s
+            for the default world on one CPU core), one line on stderr says so, progress bar or not.
 
     Returns:
         The path of the toy world.
@@ -1110,5 +1119,8 @@ def ensure_toy_world(cache_root: str | os.PathLike[str], n_identities: int = 48,
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(root)
-    _generate(root, n_identities, seed)
+    import sys
+
+    print(f"bench: making the toy world in {root} (first use only; about 45 s)", file=sys.stderr, flush=True)
+    _generate(root, n_identities, seed, progress)
     return root

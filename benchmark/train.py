@@ -5,7 +5,9 @@
 
 What a run does:
 
-* **Data** (``TrainData``): only identities of ``manifest.split("train")`` (VGGFace1 names F–Z, Wen et al. 2019);
+* **Data** (``TrainData``): only identities of ``manifest.split("train")`` (VGGFace1 names F–Z, Wen et al. 2019),
+  and of those only the utterances and faces outside the videos that ``id-topk-seen`` holds out
+  (``benchmark.heldout``; the checkpoint records ``HOLDOUT_RULE``);
   asking for a test identity (``identities=`` / ``--identities``) is refused with a ``BenchError``. Voices go
   through the Wen et al. front end (``benchmark.voice``: VAD, 64-bin log mel, per-bin normalisation) once;
   faces (every source, blank ones excluded) are centre-cropped and resized to the recipe's image size. When a
@@ -39,6 +41,7 @@ from typing import Sequence
 
 import torch
 
+from benchmark.heldout import HOLDOUT_RULE
 from benchmark.errors import BenchError
 
 RECIPES: dict[str, str] = {
@@ -162,10 +165,13 @@ def load_train_data(manifest, identities: Sequence[str] | None = None, image_siz
     from benchmark.images import is_blank, load_image, square_resize, to_chw_tensor
     from benchmark.voice import VoiceFrontEnd
 
+    from benchmark.heldout import training_faces, training_utterances
+
     chosen = training_identities(manifest, identities)
     label = {ident.id: k for k, ident in enumerate(chosen)}
-    utts = [u for u in manifest.utterances if u.identity in label]
-    faces = [f for f in manifest.faces if f.identity in label]
+    # never the videos id-topk-seen holds out (benchmark.heldout, one rule for every training path)
+    utts = [u for u in training_utterances(manifest) if u.identity in label]
+    faces = [f for f in training_faces(manifest) if f.identity in label]
     front = VoiceFrontEnd()
     feats = []
     for utt in tqdm(utts, desc="train data: voices", disable=not progress, leave=False):
@@ -432,7 +438,8 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
     plan = stage_plan(cls.stages(cfg), steps)
     state = {
         "baseline": baseline, "config": cfg, "info": info, "steps": steps, "batch_size": batch_size, "seed": seed,
-        "dataset": {"id": data.dataset_id, "manifest_sha256": data.manifest_sha256, "identities": data.identities},
+        "dataset": {"id": data.dataset_id, "manifest_sha256": data.manifest_sha256, "identities": data.identities,
+                    "holdout_rule": HOLDOUT_RULE},
         "plan": [list(p) for p in plan],
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -504,19 +511,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     """Register the ``train`` subcommand on an argparse ``subparsers`` object (``func=cmd_train``)."""
     from benchmark.datasets import DEFAULT_DATASET
+    from benchmark.preflight import non_negative_int, positive_int
 
     p = subparsers.add_parser("train", help="train a learned baseline (wen-gan, speech2face, ar-spm)")
     p.add_argument("--baseline", required=True, help=f"one of: {', '.join(RECIPES)}")
     p.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default: {DEFAULT_DATASET})")
     p.add_argument("--data-root", help="the dataset's own directory")
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories")
-    p.add_argument("--steps", type=int, help="total optimisation steps (default: the baseline's)")
-    p.add_argument("--batch-size", type=int, help="examples per step (default: the baseline's)")
+    p.add_argument("--steps", type=positive_int, help="total optimisation steps (default: the baseline's)")
+    p.add_argument("--batch-size", type=positive_int, help="examples per step (default: the baseline's)")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda (default cpu)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed, >= 0 (default 0)")
     p.add_argument("--out", help="output folder (default runs/<baseline>-<dataset>-seed<seed>)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
-    p.add_argument("--checkpoint-every", type=int, default=DEFAULT_CHECKPOINT_EVERY, metavar="K",
+    p.add_argument("--checkpoint-every", type=positive_int, default=DEFAULT_CHECKPOINT_EVERY, metavar="K",
                    help=f"write the checkpoint every K steps (default {DEFAULT_CHECKPOINT_EVERY}) and at the end")
     p.add_argument("--preset", help="named config preset of the baseline, e.g. 'cpu' (narrow networks for a CPU)")
     p.add_argument("--config", action="append", metavar="KEY=VALUE", help="override a config value (JSON value)")

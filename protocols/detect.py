@@ -6,7 +6,7 @@ from protocols.spec import ProtocolSpec
 
 DETECT = ProtocolSpec(
     name="detect",
-    version=1,
+    version=2,
     task="detect",
     description="share of generated faces in which the judge's detector finds a face (realism floor)",
     source="judge detector (dlib HOG frontal face detector, 1 upsample; benchmark.judge)",

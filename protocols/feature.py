@@ -9,17 +9,21 @@ a field: ``normalise_embeddings`` (each embedding L2-normalised first), ``normal
 ``l2_reduction`` (sum or mean over the 128 dimensions), ``distance_eps``.
 
 * ``feature``: normalised embeddings, re-normalised centroid, summed L1, Euclidean L2, no eps.
-* ``feature-sf2f``: SF2F's convention (``S2fEvaluator.get_metrics``): per-image embeddings unit-norm (FaceNet's
-  output is), identity centroid = their mean *not* re-normalised, ``nn.PairwiseDistance`` L1 and L2 (summed over
-  dimensions, eps 1e-6), cosine. Compare its ``@centroid`` metrics with SF2F's tables (their judge is FaceNet; ours
-  is dlib's, so only the convention, not the scale, carries over).
+* ``feature-sf2f``: SF2F's own rule (BAI-Yeqi/SF2F_PyTorch, ``utils/s2f_evaluator.py``,
+  ``S2fEvaluator.get_metrics`` with ``face_gen_mode="average_facenet_embedding"``): one comparison per identity
+  (identity-weighted): the mean of the unit-norm embeddings of the faces generated from all the identity's
+  utterances against the identity centroid — the mean of its unit-norm real-face embeddings, *not*
+  re-normalised — with ``nn.PairwiseDistance`` L1 and L2 (summed over dimensions, eps 1e-6) and cosine; metrics
+  ``l1@centroid``, ``l2@centroid``, ``cosine@centroid``, ``angle_deg@centroid`` (SF2F has no per-image truth).
+  SF2F scores every test identity here (its feature metrics use the whole dataset embedding, not the first
+  100). Their judge is FaceNet; ours is the suite's, so only the convention, not the scale, carries over.
 """
 
 from protocols.spec import ProtocolSpec
 
 FEATURE = ProtocolSpec(
     name="feature",
-    version=1,
+    version=2,
     task="feature",
     description="L1, L2, cosine, angle between generated and true face embeddings, per image and vs the centroid",
     source="Oh et al., Speech2Face, CVPR 2019, §4; AR-SPM Table 4; Bai et al., SF2F, ACM MM 2022",
@@ -35,12 +39,14 @@ FEATURE = ProtocolSpec(
 
 FEATURE_SF2F = ProtocolSpec(
     name="feature-sf2f",
-    version=1,
+    version=2,
     task="feature",
-    description="SF2F convention: centroid not re-normalised, summed L1/L2 (PairwiseDistance, eps 1e-6), cosine",
-    source="Bai et al., SF2F, ACM MM 2022 (S2fEvaluator.get_metrics: nn.PairwiseDistance p=1/p=2, eps 1e-6)",
-    ground_truth="per-image and centroid",
-    trials_per_probe=10,
+    description="SF2F's rule: one mean generated embedding per identity vs its centroid (not re-normalised), L1/L2/cos",
+    source=("Bai et al., SF2F, ACM MM 2022; BAI-Yeqi/SF2F_PyTorch utils/s2f_evaluator.py (S2fEvaluator.get_metrics: "
+            "nn.PairwiseDistance p=1/p=2 eps 1e-6, cosine; average_facenet_embedding)"),
+    ground_truth="centroid",
+    trials_per_probe=1,
+    probe_unit="identity-mean",
     metric="distance",
     normalise_embeddings=True,
     normalise_centroid=False,

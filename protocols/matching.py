@@ -11,7 +11,7 @@ from protocols.spec import ProtocolSpec
 
 UNSTRATIFIED = ProtocolSpec(
     name="unstratified",
-    version=1,
+    version=2,
     task="match-1to2",
     description="1:2 matching, imposter of any gender (chance 0.5)",
     source="Wen, Singh, Raj, NeurIPS 2019, Table 3 (1:2 matching, unstratified)",
@@ -20,7 +20,7 @@ UNSTRATIFIED = ProtocolSpec(
 
 STRATIFIED = ProtocolSpec(
     name="stratified",
-    version=1,
+    version=2,
     task="match-1to2",
     description="1:2 matching, imposter of the speaker's gender (chance 0.5)",
     source="Wen, Singh, Raj, NeurIPS 2019, Table 3 (1:2 matching, gender-stratified)",

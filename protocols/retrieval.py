@@ -12,20 +12,26 @@ that, there is one smaller gallery of all of them, and K values not below its si
 ``info`` says so.
 
 * ``retrieval``: identities in seeded random order; centroids of L2-normalised embeddings, re-normalised.
-* ``retrieval-sf2f``: SF2F's convention as a named variant: identities sorted by id and sliced in consecutive
-  blocks of 100 (SF2F's ``extraction_size``), centroids of the (unit-norm) per-image embeddings not re-normalised
-  (``S2fEvaluator.get_dataset_embeddings`` / ``cos_query``). With cosine ranking, centroid normalisation does not
-  change any rank; it is recorded so the two conventions read the same everywhere.
+* ``retrieval-sf2f``: SF2F's own rule (BAI-Yeqi/SF2F_PyTorch, ``utils/s2f_evaluator.py``, ``S2fEvaluator`` with
+  ``extraction_size=100``, ``face_gen_mode="average_facenet_embedding"``, ``cos_query``): identities sorted by id,
+  and only the *first* 100 are queried (``pred_img_embedding[0:extraction_size]``); one query per identity — the
+  mean of the (unit-norm) embeddings of the faces generated from all its utterances (identity-weighted) —
+  against the centroids of the (unit-norm) per-image embeddings, not re-normalised
+  (``get_dataset_embeddings``). With cosine ranking, centroid normalisation changes no rank; it is recorded so
+  the two conventions read the same everywhere. Differences that remain: SF2F's judge is FaceNet (here the
+  suite's judge), SF2F breaks ties by ``torch.topk`` order (here at random in expectation), and SF2F's test list
+  order is its data loader's (here sorted by VoxCeleb1 id).
 """
 
 from protocols.spec import ProtocolSpec
 
 RETRIEVAL = ProtocolSpec(
     name="retrieval",
-    version=1,
+    version=2,
     task="retrieval",
     description="Recall@1/2/5/10 of the speaker among 100-identity galleries of test identity centroids",
-    source="Bai et al., SF2F, ACM MM 2022 (retrieval Recall@K, 100-identity galleries)",
+    source=("this suite's generalisation of Recall@K of Bai et al., SF2F, ACM MM 2022 to every test identity "
+            "(seeded 100-identity galleries, one query per utterance); SF2F's own rule is retrieval-sf2f"),
     ks=(1, 2, 5, 10),
     gallery_identities=100,
     gallery_order="seeded-shuffle",
@@ -39,10 +45,13 @@ RETRIEVAL = ProtocolSpec(
 
 RETRIEVAL_SF2F = ProtocolSpec(
     name="retrieval-sf2f",
-    version=1,
+    version=2,
     task="retrieval",
-    description="SF2F convention: Recall@1/2/5/10 in sorted 100-identity blocks, centroids not re-normalised",
-    source="Bai et al., SF2F, ACM MM 2022 (S2fEvaluator.cos_query: cosine, 100-identity extraction blocks)",
+    description="SF2F's rule: Recall@1/2/5/10 among the first 100 identities (sorted), one mean query per identity",
+    source=("Bai et al., SF2F, ACM MM 2022; BAI-Yeqi/SF2F_PyTorch utils/s2f_evaluator.py (S2fEvaluator.cos_query, "
+            "extraction_size=100, average_facenet_embedding)"),
+    probe_unit="identity-mean",
+    galleries_scored="first",
     ks=(1, 2, 5, 10),
     gallery_identities=100,
     gallery_order="sorted",

@@ -47,6 +47,14 @@ class ProtocolSpec:
         attribute_model: the gender/age predictor the protocol scores with ("" where none).
         age_bands: age band edges in years: (35, 65) gives under 35 / 35–65 (both ends included) / over 65.
         age_reference: how a speaker's reference age is formed from the predictions on their real faces.
+        probe_unit: "utterance" (one trial per probe utterance: utterance-weighted) or "identity-mean" (SF2F's
+            ``S2fEvaluator`` with ``face_gen_mode="average_facenet_embedding"``: the judge embeddings of the faces
+            generated from all of an identity's probe utterances, normalised first when
+            ``normalise_embeddings``, are averaged — not re-normalised — into one vector; one trial per identity:
+            identity-weighted).
+        galleries_scored: retrieval, "all" galleries, or "first" only (SF2F's ``extraction_size`` slice: only the
+            first ``gallery_identities`` identities of the ordered list are queried and scored).
+        rank_by: the metric leaderboards rank this protocol's rows by ("" : the first metric).
     """
 
     name: str
@@ -78,6 +86,9 @@ class ProtocolSpec:
     attribute_model: str = ""
     age_bands: tuple[float, ...] = ()
     age_reference: str = ""
+    probe_unit: str = "utterance"
+    galleries_scored: str = "all"
+    rank_by: str = ""
 
     def to_dict(self) -> dict:
         """All fields, for the result file."""

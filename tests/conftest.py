@@ -1,7 +1,7 @@
 """Shared fixtures.
 
-Real-data tests use the vox1-mini sample found through the data directory setting
-(``$VOICE2FACE_DATA_DIR/vox1-mini``, default ``./data/vox1-mini``). Without it they skip with the reason —
+Real-data tests use the vox1-mini and vox1-s2f samples found through the data directory setting
+(``$VOICE2FACE_DATA_DIR/<name>``, default ``./data/<name>``). Without it they skip with the reason —
 except when ``VOICE2FACE_REQUIRE_REAL_DATA=1`` (set by .ci/run), where a missing sample is a failure.
 """
 
@@ -11,6 +11,12 @@ import os
 from pathlib import Path
 
 import pytest
+
+MINI_SPLIT = "validation+test"
+"""The split vox1-mini's real-data tests score: validation + test, Wen et al.'s A–E identities (5: A.J._Buckley,
+Brian_Dennehy, Caitriona_Balfe, Debi_Mazar, Edward_Asner). Its test split alone (C–E) has three identities, one
+of them male, so stratified 1:2 matching would keep only the two women; the tests name this split explicitly
+(``split=MINI_SPLIT`` / ``--split validation+test``), and results record it as ``evaluated_split``."""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,6 +37,22 @@ def vox1_mini() -> Path:
     root = data_dir() / "vox1-mini"
     if not (root / "vox1_meta.csv").is_file():
         reason = (f"vox1-mini not found at {root}: link ../shared/data/vox1-mini to data/vox1-mini "
+                  "or set VOICE2FACE_DATA_DIR")
+        if os.environ.get("VOICE2FACE_REQUIRE_REAL_DATA") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return root
+
+
+@pytest.fixture(scope="session")
+def vox1_s2f() -> Path:
+    """Path of the vox1-s2f sample (130 VoxCeleb1 identities with the released Speech2Face outputs); skips (or
+    fails under VOICE2FACE_REQUIRE_REAL_DATA=1) when absent."""
+    from benchmark.settings import data_dir
+
+    root = data_dir() / "vox1-s2f"
+    if not (root / "vox1_meta.csv").is_file() or not (root / "speech2face").is_dir():
+        reason = (f"vox1-s2f not found at {root}: link ../shared/data/vox1-s2f to data/vox1-s2f "
                   "or set VOICE2FACE_DATA_DIR")
         if os.environ.get("VOICE2FACE_REQUIRE_REAL_DATA") == "1":
             pytest.fail(reason)

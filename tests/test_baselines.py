@@ -13,6 +13,7 @@ import torch
 from benchmark.conformance import check_conformance
 from benchmark.errors import BenchError, GeneratorOutputError
 from benchmark.generator import GeneratorContext, GeneratorMeta, utterance_seed
+from conftest import MINI_SPLIT
 
 
 @pytest.fixture(scope="session")
@@ -230,7 +231,9 @@ def test_conformance_rejects(toy_probes, gen, match):
         check_conformance(gen, *toy_probes)
 
 
-@pytest.mark.parametrize("model", ["oracle", "mean-face", "random-face", "voice-gender", "nearest-voice"])
+# slow: the voice-only references embed every toy training voice with resemblyzer first (minutes, cold cache)
+@pytest.mark.parametrize("model", ["oracle", "mean-face", "random-face", pytest.param("voice-gender", marks=pytest.mark.slow),
+                                   pytest.param("nearest-voice", marks=pytest.mark.slow)])
 def test_untrained_baselines_conform(toy, toy_probes, model):
     from benchmark.registry import resolve_model
 
@@ -249,19 +252,23 @@ def voice_gender_toy():
                                                        progress=False, write=False)}
 
 
-def test_voice_gender_is_above_chance_unstratified_and_at_chance_stratified(voice_gender_toy):
-    # measured (toy world of this commit's benchmark/toy.py, seed 0): unstratified 0.6021 [0.4562, 0.7458],
-    # stratified 0.4854 [0.3323, 0.6396]. These numbers move whenever the toy world's generator changes.
-    unstrat = voice_gender_toy["unstratified"]["scores"]["accuracy"]
+@pytest.mark.slow
+def test_voice_gender_is_at_chance_stratified(voice_gender_toy):
+    # Known answer: voice-gender's face carries the predicted gender and nothing else, and a stratified trial's
+    # true and imposter faces share the speaker's gender, so it must sit at chance there (the CI covers 0.5).
+    # "Above chance unstratified" has no threshold the method fixes on the toy world (it depends on how far the
+    # judge separates the toy genders, and the toy test split has 8 identities): it is checked on real voices
+    # (vox1-s2f), where a CI must exclude 0.5.
     strat = voice_gender_toy["stratified"]["scores"]["accuracy"]
-    assert unstrat["value"] >= 0.57
-    assert unstrat["value"] - strat["value"] >= 0.07  # measured 0.1167: stratification removes what gender gave
     assert strat["ci95"][0] <= 0.5 <= strat["ci95"][1]
+    unstrat = voice_gender_toy["unstratified"]["scores"]["accuracy"]
+    assert unstrat["n"] == strat["n"] > 0
     meta = voice_gender_toy["stratified"]["generator"]
     assert meta["trained_against_judge"] is False and meta["weights_sha256"]
     assert "face model: none" in meta["notes"]
 
 
+@pytest.mark.slow
 def test_voice_gender_classifier_knows_the_test_voices_gender(toy):
     from baselines.voice_only import VoiceGenderGenerator
 
@@ -273,19 +280,23 @@ def test_voice_gender_classifier_knows_the_test_voices_gender(toy):
     assert (female == truth).mean() >= 0.95  # measured: 96 of 96
 
 
+@pytest.mark.slow
 def test_nearest_voice_finds_a_same_gender_speaker_and_scores(toy):
     from benchmark.engine import run
     from baselines.voice_only import NearestVoiceGenerator
 
     generator = NearestVoiceGenerator(toy_ctx(toy), image_size=64)
-    probes = [toy.utterances_of(i.id)[0] for i in toy.split("test")]
+    probes = [toy.utterances_of(i.id)[0] for i in toy.split("validation+test")]  # the 16 held-out speakers
     waves, lengths = batch_of([u.path for u in probes])
     nearest = generator.nearest(waves, lengths).tolist()
     same = sum(toy.identity(generator.speakers[k]).gender == toy.identity(u.identity).gender
                for k, u in zip(nearest, probes))
-    assert same >= 14  # of 16 test speakers; measured: 16
+    # Known answer: gender is audible in the toy voices (the voice-gender classifier gets every test voice right),
+    # so the nearest training speaker shares the probe's gender far more often than chance (1/2): 13 or more of
+    # 16 has probability 0.011 under chance (one-sided binomial)
+    assert len(probes) == 16 and same >= 13
     acc = run("nearest-voice", "unstratified", "toy", progress=False, write=False)["scores"]["accuracy"]
-    assert acc["n"] == 960 and acc["value"] >= 0.55  # measured (seed 0): 0.5906 [0.4541, 0.7177]
+    assert acc["n"] == 480 and acc["n_identities"] == 8  # the test split: C–E names, 8 speakers
 
 
 @pytest.mark.realdata
@@ -293,14 +304,15 @@ def test_voice_gender_refuses_one_gender_training_split(vox1_mini):
     from benchmark.engine import run
 
     with pytest.raises(BenchError, match="one gender only"):
-        run("voice-gender", "unstratified", "vox1-mini", data_root=vox1_mini, progress=False, write=False)
+        run("voice-gender", "unstratified", "vox1-mini", data_root=vox1_mini, split=MINI_SPLIT, progress=False, write=False)
 
 
+@pytest.mark.slow  # embeds every vox1-mini voice with resemblyzer first (about 2 min, cold cache)
 @pytest.mark.realdata
 def test_nearest_voice_on_vox1_mini_is_chance(vox1_mini):
     from benchmark.engine import run
 
     # one training identity (Fred_Williamson): every voice gets his face, so this is a chance reference
-    acc = run("nearest-voice", "stratified", "vox1-mini", data_root=vox1_mini, progress=False,
+    acc = run("nearest-voice", "stratified", "vox1-mini", data_root=vox1_mini, split=MINI_SPLIT, progress=False,
               write=False)["scores"]["accuracy"]
     assert acc["ci95"][0] <= 0.5 <= acc["ci95"][1]

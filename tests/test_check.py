@@ -8,6 +8,7 @@ import pytest
 from benchmark.check import check, compare, deterministic
 from benchmark.cli import main
 from benchmark.engine import run_many
+from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata
 
@@ -17,8 +18,8 @@ def stored(vox1_mini, tmp_path_factory):
     """Fresh results of two references on two protocols, written as `bench run` writes them."""
     root = tmp_path_factory.mktemp("results")
     for model in ("mean-face", "random-face"):
-        run_many(model, ["stratified", "unstratified"], "vox1-mini", data_root=vox1_mini, seed=0, progress=False,
-                 results_dir=root)
+        run_many(model, ["stratified", "unstratified"], "vox1-mini", data_root=vox1_mini, split=MINI_SPLIT, seed=0,
+                 progress=False, results_dir=root)
     return root
 
 
@@ -35,10 +36,10 @@ def edit(path, change):
     path.write_text(json.dumps(data, indent=2))
 
 
-def test_unedited_fresh_results_pass_exactly(results, vox1_mini, capsys):
+def test_unedited_fresh_results_pass(results, vox1_mini, capsys):
     report = check(results, data_root=vox1_mini, log=lambda line: None)
     assert report.ok and len(report.files) == 4
-    assert {r.rule for r in report.rows if r.metric == "accuracy"} == {"exact"}
+    assert {r.rule for r in report.rows if r.metric == "accuracy"} == {"rel 0.0001"}
     assert main(["check", "--results-dir", str(results), "--data-root", str(vox1_mini), "--quiet"]) == 0
     assert "4 of 4 result file(s) reproduced" in capsys.readouterr().out
 
@@ -56,10 +57,17 @@ def test_a_value_edited_beyond_its_ci_fails_with_a_diff_table(results, vox1_mini
     assert "FAIL" in out and "mean-face/stratified-seed0.json" in out and "stored 95% CI" in out
 
 
-def test_exact_for_deterministic_runs_ci_otherwise(results, vox1_mini):
+def test_numeric_for_deterministic_runs_ci_otherwise(results, vox1_mini):
     path = results / "vox1-mini" / "random-face" / "unstratified-seed0.json"
-    edit(path, lambda r: r["scores"]["accuracy"].update(value=r["scores"]["accuracy"]["value"] + 1e-9))
-    assert not check(results, ["random-face"], data_root=vox1_mini, log=lambda line: None).ok  # cpu: exact
+    value = json.loads(path.read_text())["scores"]["accuracy"]["value"]
+    # float drift of another CPU (a relative 2e-5, as ATEN_CPU_CAPABILITY=default gives) is not a change ...
+    edit(path, lambda r: r["scores"]["accuracy"].update(value=value * (1 + 2e-5)))
+    assert check(results, ["random-face"], data_root=vox1_mini, log=lambda line: None).ok
+    assert not check(results, ["random-face"], data_root=vox1_mini, tolerance="exact", log=lambda line: None).ok
+    # ... but one flipped trial (1/540 of the accuracy; far inside the CI) is a real change and fails
+    edit(path, lambda r: r["scores"]["accuracy"].update(value=value + 1 / 540))
+    report = check(results, ["random-face"], data_root=vox1_mini, log=lambda line: None)
+    assert [(f.metric, f.stratum) for f in report.failures] == [("accuracy", "all")]
     edit(path, lambda r: r.update(device="cuda"))  # as if made on a GPU: CI tolerance (re-run on the CPU)
     report = check(results, [str(path)], data_root=vox1_mini, device="cpu", log=lambda line: None)
     assert report.ok and {r.rule for r in report.rows if r.metric == "accuracy"} == {"within CIs"}
@@ -110,5 +118,23 @@ def test_compare_reports_missing_metrics():
             "scores": {"accuracy": {"value": 0.5, "ci95": [0.4, 0.6], "n": 10, "n_identities": 2}}, "strata": {}}
     new = json.loads(json.dumps(base))
     new["scores"]["top-1"] = new["scores"].pop("accuracy")
-    rows = compare("r.json", base, new, exact=True)
+    rows = compare("r.json", base, new, "exact")
     assert sorted((r.metric, r.ok) for r in rows) == [("accuracy", False), ("top-1", False)]
+
+
+def test_an_edited_dataset_file_fails_whatever_the_tolerance(results, vox1_mini, tmp_path):
+    """The manifest hash covers ids only; the files fingerprint catches an edited image (same name, new bytes)."""
+    import numpy as np
+    from PIL import Image
+
+    copy = tmp_path / "vox1-mini-copy"
+    shutil.copytree(vox1_mini, copy)
+    for path in results.rglob("*.json"):  # results made on the original: the copy has the same bytes ...
+        edit(path, lambda r: r["dataset"].update(root=str(copy)))
+    assert check(results, ["mean-face"], data_root=copy, tolerance="ci", log=lambda line: None).ok
+    face = next(p for p in sorted((copy / "vggface" / "Debi_Mazar").glob("*.jpg")))
+    image = np.asarray(Image.open(face).convert("RGB")).copy()
+    image[:8, :8] = 255 - image[:8, :8]  # ... until one gallery image is edited in place
+    Image.fromarray(image).save(face, quality=95)
+    report = check(results, ["mean-face"], data_root=copy, tolerance="ci", log=lambda line: None)
+    assert "dataset files" in {f.metric for f in report.failures}

@@ -12,13 +12,19 @@ from benchmark.leaderboard import (MEASURED, REPORTED, README_MARK, build_tables
 from benchmark.results import SCHEMA_VERSION
 
 
+def _registered_version(protocol):
+    from protocols import PROTOCOLS, get_protocol
+
+    return get_protocol(protocol).version if protocol in PROTOCOLS else 1
+
+
 def fake_result(generator, value, *, dataset="vox1-mini", protocol="stratified", seed=0, ci=(0.4, 0.6),
                 created="2026-01-02T03:04:05+00:00", reference="", trained=False, synthetic=False, failed=0,
                 metrics=None, info=None):
     scores = metrics or {"accuracy": {"value": value, "ci95": list(ci), "n": 540, "n_identities": 5}}
     result = {
         "schema_version": SCHEMA_VERSION, "created": created, "seed": seed, "device": "cpu",
-        "protocol": {"name": protocol, "version": 1,
+        "protocol": {"name": protocol, "version": _registered_version(protocol),
                      "spec": {"task": "match-1to2", "description": f"{protocol} description", "source": "a paper"}},
         "trials": {"sha256": f"{protocol}-{seed}".ljust(64, "0"), "count": 540},
         "dataset": {"id": dataset, "synthetic": synthetic, "manifest_sha256": "m" * 64},

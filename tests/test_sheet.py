@@ -6,6 +6,7 @@ from PIL import Image
 
 from benchmark.cli import main
 from benchmark.sheet import FRAME, HEADER, PAD, margin_plots, sheet_size, tile_boxes
+from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata
 
@@ -28,7 +29,7 @@ def frame_runs(image: np.ndarray, x: int) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("k", [3, 5])
 def test_contact_sheet_has_k_rows_of_the_expected_size(vox1_mini, tmp_path, capsys, k):
     out = tmp_path / "sheet.png"
-    assert main(["sheet", "--model", "oracle", "--dataset", "vox1-mini", "--data-root", str(vox1_mini),
+    assert main(["sheet", "--model", "oracle", "--dataset", "vox1-mini", "--split", MINI_SPLIT, "--data-root", str(vox1_mini),
                  "--out", str(out), "--k", str(k), "--quiet"]) == 0
     assert out.is_file() and f"{k} speaker(s)" in capsys.readouterr().out
     image = np.asarray(Image.open(out).convert("RGB"))
@@ -52,15 +53,15 @@ def test_named_speakers_and_unknown_ones(vox1_mini, tmp_path):
     from benchmark.sheet import contact_sheet
 
     info = contact_sheet("mean-face", "vox1-mini", tmp_path / "s.png", protocol="unstratified", k=5,
-                         speakers=["id10228"], voices=1, real=2, data_root=vox1_mini)
+                         speakers=["id10228"], voices=1, real=2, data_root=vox1_mini, split=MINI_SPLIT)
     assert info["speakers"] == ["id10228"] and info["size"] == sheet_size(1, 1, 2)
     with pytest.raises(BenchError, match="not probes"):
-        contact_sheet("mean-face", "vox1-mini", tmp_path / "s.png", speakers=["id10321"], data_root=vox1_mini)
+        contact_sheet("mean-face", "vox1-mini", tmp_path / "s.png", speakers=["id10321"], data_root=vox1_mini, split=MINI_SPLIT)
 
 
 def test_run_plots_saves_a_margin_histogram_next_to_each_result(vox1_mini, tmp_path, capsys):
     results = tmp_path / "results"
-    assert main(["run", "--model", "random-face", "--protocol", "stratified,unstratified", "--dataset", "vox1-mini",
+    assert main(["run", "--model", "random-face", "--protocol", "stratified,unstratified", "--dataset", "vox1-mini", "--split", MINI_SPLIT,
                  "--data-root", str(vox1_mini), "--results-dir", str(results), "--plots", "--quiet"]) == 0
     assert "margin histogram written to" in capsys.readouterr().out
     for protocol in ("stratified", "unstratified"):

@@ -268,7 +268,7 @@ def test_retrieval_task_equals_naive_loop_with_several_galleries(order):
         assert res.scores[f"R@{k}"]["value"] == pytest.approx(sum(hits[k]) / len(hits[k]), abs=1e-9)
 
 
-@pytest.mark.parametrize("name", ["feature", "feature-sf2f"])
+@pytest.mark.parametrize("name", ["feature"])  # feature-sf2f (identity-weighted): tests/test_conventions.py
 def test_feature_task_equals_naive_loop(name):
     m, real, gen, plan, res = score_of(name)
     spec = get_protocol(name)
@@ -298,7 +298,8 @@ def test_feature_task_equals_naive_loop(name):
 def test_feature_sf2f_differs_from_feature_only_where_the_spec_says():
     a, b = get_protocol("feature").to_dict(), get_protocol("feature-sf2f").to_dict()
     diff = {k for k in a if a[k] != b[k]}
-    assert diff == {"name", "description", "source", "normalise_centroid", "distance_eps"}
+    assert diff == {"name", "description", "source", "normalise_centroid", "distance_eps", "ground_truth",
+                    "trials_per_probe", "probe_unit"}
 
 
 def test_consistency_task_equals_naive_loop():
@@ -308,7 +309,8 @@ def test_consistency_task_equals_naive_loop():
     between = [cos(vec(gen, p), vec(gen, q)) for p, q in zip(t["probe"], t["other_partner"])]
     assert res.scores["within"]["value"] == pytest.approx(sum(within) / len(within), abs=1e-6)
     assert res.scores["between"]["value"] == pytest.approx(sum(between) / len(between), abs=1e-6)
-    assert res.scores["ratio"]["value"] == pytest.approx(sum(within) / sum(between), abs=1e-6)
+    # float32 cosines vs a float64 naive sum: relative, since the ratio's denominator can be near 0
+    assert res.scores["ratio"]["value"] == pytest.approx(sum(within) / sum(between), rel=1e-5)
     assert set(res.strata) == {"gender=f", "gender=m"} and "ratio" in res.strata["gender=f"]
 
 

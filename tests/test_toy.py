@@ -103,9 +103,11 @@ def test_default_population_split_and_gender():
     assert len(people) == 48
     assert [p.voxceleb_id for p in people] == [f"toy{k:05d}" for k in range(1, 49)]
     test = [p for p in people if wen_split(p.name) == "test"]
+    validation = [p for p in people if wen_split(p.name) == "validation"]
     train = [p for p in people if wen_split(p.name) == "train"]
-    assert (len(test), len(train)) == (16, 32)
-    assert sum(p.gender == "f" for p in test) == 8 and sum(p.gender == "f" for p in train) == 16
+    assert (len(validation), len(test), len(train)) == (8, 8, 32)  # held-out names A–E: A–B validation, C–E test
+    assert sum(p.gender == "f" for p in test) == 4 and sum(p.gender == "f" for p in validation) == 4
+    assert sum(p.gender == "f" for p in train) == 16
     assert len({p.name for p in people}) == 48
     assert all(re.fullmatch(r"[A-Za-z0-9_]+", p.name) for p in people)
     assert all(toy.AGE_RANGE[0] <= p.age <= toy.AGE_RANGE[1] and 0 <= p.skin_tone <= 1 for p in people)
@@ -151,9 +153,11 @@ def test_layout_matches_voxceleb_vggface(world, identities):
 def test_project_loader_reads_the_toy_world(world):
     m = load_vox1_layout(world, "toy")
     assert m.excluded == []
-    assert m.summary()["test"] == {"identities": 2, "utterances": 12, "faces": 20}
+    # 6 identities: the two held-out ones are named A… (Alma, Abel): Wen et al.'s validation split (A–B)
+    assert m.summary()["validation"] == {"identities": 2, "utterances": 12, "faces": 20}
+    assert m.summary()["test"] == {"identities": 0, "utterances": 0, "faces": 0}
     assert m.summary()["train"] == {"identities": 4, "utterances": 24, "faces": 40}
-    assert {i.gender for i in m.split("test")} == {"f", "m"}
+    assert {i.gender for i in m.split("validation")} == {"f", "m"}
 
 
 def test_latents_file_round_trips(world, identities):

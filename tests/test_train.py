@@ -50,6 +50,8 @@ TINY = {
 
 BASELINES = list(KNOWN_ANSWER)
 
+pytestmark = pytest.mark.slow  # training runs: the known-answer fixture alone takes about 16 min on 2 CPU cores
+
 
 @pytest.fixture(scope="session")
 def toy_data():

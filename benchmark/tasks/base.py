@@ -20,12 +20,14 @@ class FaceTable:
         vectors: float32 ``[F, 128]``.
         aligned: bool ``[F]``.
         blank: ids of faces found blank and excluded.
+        small: ids of faces smaller than ``benchmark.images.MIN_FACE_SIDE`` on a side, excluded.
     """
 
     ids: list[str]
     vectors: np.ndarray
     aligned: np.ndarray
     blank: list[str]
+    small: list[str] = field(default_factory=list)
 
     def index(self) -> dict[str, int]:
         """``{face id: row}``."""
@@ -42,6 +44,8 @@ class Generated:
         aligned: bool ``[U]``, True where the judge's detector found a face.
         image_size: (H, W) of the generated images.
         extra: other per-face analyses, name -> array ``[U, ...]`` (e.g. attributes).
+        failed: utterance ids whose generated face failed (blank): their rows of ``vectors`` and float
+            ``extra`` arrays are NaN, and every task scores them as failures.
     """
 
     utterance_ids: list[str]
@@ -49,6 +53,7 @@ class Generated:
     aligned: np.ndarray
     image_size: tuple[int, int]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
 
     def index(self) -> dict[str, int]:
         """``{utterance id: row}``."""
@@ -75,27 +80,63 @@ class TaskScores:
 
 
 def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: list[str] | None,
-              spec: ProtocolSpec, seed: int, stratum_key: str = "gender") -> tuple[dict, dict]:
+              spec: ProtocolSpec, seed: int, stratum_key: str = "gender",
+              imposters: list[str] | list[list[str]] | None = None) -> tuple[dict, dict]:
     """Summarise per-trial values overall and per stratum (``benchmark.aggregate.summarize``).
 
     Args:
         values: metric name -> float ``[N]`` per-trial values (all of the same N trials).
-        identities: length-N cluster identity of each trial (the bootstrap unit).
+        identities: length-N speaker identity of each trial (the bootstrap unit).
         strata: length-N stratum label of each trial, or None for no breakdown.
         spec: gives the bootstrap count and the CI level.
         seed: bootstrap seed.
         stratum_key: prefix of the stratum names ("gender" -> "gender=f").
+        imposters: None when a trial involves only its speaker (one-way identity bootstrap); else the other
+            identities of each trial — a length-N list of ids (1:2) or of equal-length id lists (1:N) — and the
+            two-way pigeonhole bootstrap over speakers and imposters is used (``benchmark.aggregate``). Sliced
+            with the trials for each stratum.
 
     Returns:
-        (scores, strata) as in ``TaskScores``.
+        (scores, strata) as in ``TaskScores``; every summary says which ``"bootstrap"`` it used and carries a
+        ``"flag"`` when its interval cannot be trusted. NaN values (trials of failed generated faces in a
+        continuous metric) are excluded and counted (``"failed_excluded"``; ``_summary``).
+
+    Raises:
+        ValueError: ``imposters`` of the wrong length or ragged.
     """
     kw = dict(n_boot=spec.bootstrap, level=spec.ci_level, seed=seed)
-    scores = {m: summarize(v, identities, **kw) for m, v in values.items()}
+    scores = {m: _summary(v, identities, imposters, kw) for m, v in values.items()}
     by_stratum: dict = {}
     if strata is not None:
         for s in sorted(set(strata)):
             rows = [i for i, x in enumerate(strata) if x == s]
             idx = torch.tensor(rows, dtype=torch.long)
             ids = [identities[i] for i in rows]
-            by_stratum[f"{stratum_key}={s}"] = {m: summarize(v[idx.to(v.device)], ids, **kw) for m, v in values.items()}
+            imps = None if imposters is None else [imposters[i] for i in rows]
+            by_stratum[f"{stratum_key}={s}"] = {m: _summary(v[idx.to(v.device)], ids, imps, kw)
+                                                for m, v in values.items()}
     return scores, by_stratum
+
+
+def _summary(values: torch.Tensor, identities: list[str], imposters, kw: dict) -> dict:
+    """``summarize`` of the defined values; NaN values are trials of failed faces (module rule, ``aggregate``).
+
+    A decision metric scores a failed (blank or missing) generated face as wrong, so its values are never NaN; a
+    continuous metric (a distance, a similarity, an age gap) has no value for it: such trials are excluded from
+    the mean and counted in ``"failed_excluded"``, with a flag. If every trial failed, the value and the
+    interval are NaN.
+    """
+    failed = values.isnan()  # [N]
+    if not bool(failed.any()):
+        return summarize(values, identities, imposters=imposters, **kw)
+    n_failed = int(failed.sum())
+    note = f"{n_failed} trial(s) excluded: their generated face failed (blank), the metric has no value for it"
+    if n_failed == values.numel():
+        return {"value": float("nan"), "ci95": [float("nan"), float("nan")], "n": 0, "n_identities": 0,
+                "failed_excluded": n_failed, "flag": note}
+    keep = (~failed).nonzero().flatten().cpu().tolist()
+    out = summarize(values[~failed], [identities[i] for i in keep],
+                    imposters=None if imposters is None else [imposters[i] for i in keep], **kw)
+    out["failed_excluded"] = n_failed
+    out["flag"] = "; ".join(filter(None, [out.get("flag"), note]))
+    return out

@@ -6,15 +6,19 @@ for every utterance of each (sorted), ``trials_per_probe`` trials, each drawing 
 speaker (uniform) and one utterance of another eligible speaker (speaker uniform, then utterance uniform).
 
 Score (vectorised, on the device): per trial, cosine similarity of the judge embeddings of the probe's generated
-face and each partner's (``within``, ``between``); ``ratio`` = mean(within) / mean(between), with a 95 % CI from the
-identity bootstrap of ``benchmark.aggregate`` applied to the ratio of the two means (``ratio_summary``). Per
-speaker gender. No real face is used.
+face and each partner's (``within``, ``between``); ``ratio`` = mean(within) / mean(between). Per speaker gender. No
+real face is used. 95 % CIs from the identity bootstraps of ``benchmark.aggregate``: a ``within`` value involves one
+speaker (one-way bootstrap); a ``between`` value pairs the probe's speaker with another speaker, both drawn from
+the same population (two-way pigeonhole, weight ``m[speaker] * m[other]``); ``ratio`` takes both means from the
+same multiplicities, each with its own weights (``ratio_summary``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from benchmark.aggregate import ONE_WAY, PIGEONHOLE, identity_multiplicities, interval_flag, pigeonhole_replicates
 from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import cosine_similarity_rows
@@ -68,35 +72,86 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
 
 
 def ratio_summary(num: torch.Tensor, den: torch.Tensor, identities: list[str], n_boot: int, level: float,
-                  seed: int) -> dict:
-    """Ratio of means ``sum(num) / sum(den)`` with a percentile CI from the identity (cluster) bootstrap.
+                  seed: int, others: list[str] | None = None) -> dict:
+    """Ratio of means ``mean(num) / mean(den)`` over the same N trials, with a percentile bootstrap CI.
 
-    The resampling is that of ``benchmark.aggregate.cluster_bootstrap_ci`` (same generator, same draws): identities
-    resampled with replacement, the ratio of the two resampled sums recomputed, 2.5 / 97.5 percentiles.
+    ``others=None``: the one-way identity bootstrap of ``benchmark.aggregate.cluster_bootstrap_ci`` (same
+    generator, same draws): identities resampled with replacement, ``sum(m * num) / sum(m * den)`` per replicate.
+    With ``others`` (the second identity a denominator value involves, e.g. the other speaker of a ``between``
+    pair): one multiplicity vector ``m`` over the union of speakers and others per replicate
+    (``benchmark.aggregate.identity_multiplicities``); the numerator mean is weighted by ``m[speaker]``, the
+    denominator mean by ``m[speaker] * m[other]`` (two-way pigeonhole); replicates whose denominator has no
+    positive weight have no ratio: they are counted (``"dropped_replicates"``) and taken at the smallest ratio of
+    the others for the lower percentile and at the largest for the upper one (a ratio has no bounded range to take
+    them at, unlike ``benchmark.aggregate.pigeonhole_bootstrap_ci``). With only two identities in all (every trial
+    involves both) the one-way bootstrap is used, flagged, as ``benchmark.aggregate.summarize`` does.
 
     Args:
         num: float ``[N]`` numerator values per trial.
         den: float ``[N]`` denominator values per trial.
-        identities: length-N cluster of each trial.
-        n_boot, level, seed: as in ``cluster_bootstrap_ci``.
+        identities: length-N speaker identity of each trial.
+        n_boot, level, seed: as in ``benchmark.aggregate.summarize``.
+        others: None, or length-N identity paired with the speaker in each denominator value.
 
     Returns:
-        ``{"value", "ci95", "n", "n_identities"}`` as ``benchmark.aggregate.summarize``.
+        As ``benchmark.aggregate.summarize`` (``"bootstrap"`` is ``"one-way identity"`` or
+        ``"two-way pigeonhole"``; ``"flag"`` when the interval cannot be trusted).
+
+    Raises:
+        ValueError: ``others`` of another length than ``identities``.
     """
-    index = {ident: i for i, ident in enumerate(sorted(set(identities)))}
-    clusters = torch.tensor([index[i] for i in identities], dtype=torch.long)  # [N]
     num, den = num.detach().double().cpu(), den.detach().double().cpu()
-    k = len(index)
-    num_s = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, num)  # [K]
-    den_s = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, den)  # [K]
-    gen = torch.Generator().manual_seed(int(seed))
-    picks = torch.randint(0, k, (n_boot, k), generator=gen)  # [B, K]
-    weights = torch.zeros(n_boot, k, dtype=torch.float64).scatter_add_(1, picks, torch.ones(n_boot, k, dtype=torch.float64))
-    ratios = (weights @ num_s) / (weights @ den_s)  # [B]
+    n = int(num.numel())
+    value = float(num.sum() / den.sum())
+    speakers = np.asarray(list(identities), dtype=str)
+    extra = []
+    if others is not None and len(np.union1d(speakers, np.asarray(list(others), dtype=str))) <= 2:
+        extra.append("every trial involves both of the 2 identities, so resampling identities cannot weight one "
+                     "trial against another: only the speakers were resampled (one-way), which understates the spread")
+        others = None  # as benchmark.aggregate.summarize does
+    if others is None:
+        names, inverse = np.unique(speakers, return_inverse=True)
+        clusters = torch.from_numpy(inverse.astype(np.int64))  # [N]
+        k = len(names)
+        num_s = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, num)  # [K]
+        den_s = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, den)  # [K]
+        weights = identity_multiplicities(k, n_boot, seed)  # [B, K]
+        ratios = (weights @ num_s) / (weights @ den_s)  # [B]
+        out = {"bootstrap": ONE_WAY}
+        smallest, dropped = k, 0
+    else:
+        pair = np.asarray(list(others), dtype=str)
+        if pair.shape != speakers.shape:
+            raise ValueError(f"others has {pair.size} entries for {speakers.size} trials")
+        names, inverse = np.unique(np.concatenate([speakers, pair]), return_inverse=True)
+        spk = torch.from_numpy(inverse[:n].astype(np.int64))  # [N]
+        oth = torch.from_numpy(inverse[n:].astype(np.int64))  # [N]
+        mult = identity_multiplicities(len(names), n_boot, seed)  # [B, K]
+        k = len(names)
+        num_s = torch.zeros(k, dtype=torch.float64).index_add_(0, spk, num)  # [K]
+        cnt = torch.zeros(k, dtype=torch.float64).index_add_(0, spk, torch.ones_like(num))  # [K]
+        den_sums, den_weights = pigeonhole_replicates(den, spk, oth, mult)  # [B], [B]
+        kept = den_weights > 0
+        dropped = int((~kept).sum())
+        ratios = ((mult @ num_s) / (mult @ cnt))[kept] / (den_sums[kept] / den_weights[kept])  # [B kept]
+        n_spk, n_oth = len(np.unique(speakers)), len(np.unique(pair))
+        out = {"bootstrap": PIGEONHOLE, "n_imposter_identities": n_oth, "n_resampled": k,
+               "dropped_replicates": dropped}
+        smallest = min(n_spk, n_oth)
     alpha = (1.0 - level) / 2.0
-    lo, hi = torch.quantile(ratios, torch.tensor([alpha, 1.0 - alpha], dtype=torch.float64)).tolist()
-    return {"value": float(num.sum() / den.sum()), "ci95": [float(lo), float(hi)], "n": int(num.numel()),
-            "n_identities": k}
+    if not dropped:
+        lo, hi = torch.quantile(ratios, torch.tensor([alpha, 1.0 - alpha], dtype=torch.float64)).tolist()
+    elif ratios.numel():  # replicates without a ratio count at the extremes of those with one (no bounded range)
+        fill = torch.ones(dropped, dtype=torch.float64)
+        lo = torch.quantile(torch.cat([fill * ratios.min(), ratios]), alpha).item()
+        hi = torch.quantile(torch.cat([ratios, fill * ratios.max()]), 1.0 - alpha).item()
+    else:
+        lo = hi = value
+    out = {"value": value, "ci95": [float(lo), float(hi)], "n": n, "n_identities": len(np.unique(speakers)), **out}
+    flag = "; ".join(filter(None, extra + [interval_flag(value, out["ci95"], smallest, n_boot, level, dropped)]))
+    if flag:
+        out["flag"] = flag
+    return out
 
 
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
@@ -107,15 +162,35 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     probe = generated_rows(generated, trials["probe"], dev)  # [N, D]
     within = cosine_similarity_rows(probe, generated_rows(generated, trials["same_partner"], dev))  # [N]
     between = cosine_similarity_rows(probe, generated_rows(generated, trials["other_partner"], dev))  # [N]
-    scores, strata = aggregate({"within": within, "between": between}, trials["speaker"], trials["stratum"], spec, seed)
+    scores, strata = aggregate({"within": within}, trials["speaker"], trials["stratum"], spec, seed)
+    s2, st2 = aggregate({"between": between}, trials["speaker"], trials["stratum"], spec, seed,
+                        imposters=trials["other_speaker"])  # a between value pairs two speakers: two-way
+    scores.update(s2)
+    for name, metrics in st2.items():
+        strata[name].update(metrics)
     kw = dict(n_boot=spec.bootstrap, level=spec.ci_level, seed=seed)
-    scores["ratio"] = ratio_summary(within, between, trials["speaker"], **kw)
+    defined = ~(within.isnan() | between.isnan())  # [N] False where a failed (blank) face took part
+
+    def ratio(rows: list[int]) -> dict:
+        kept = [i for i in rows if bool(defined[i])]
+        if not kept:
+            return {"value": float("nan"), "ci95": [float("nan"), float("nan")], "n": 0, "n_identities": 0,
+                    "failed_excluded": len(rows), "flag": "every trial involves a failed (blank) generated face"}
+        idx = torch.tensor(kept, dtype=torch.long, device=dev)
+        out = ratio_summary(within[idx], between[idx], [trials["speaker"][i] for i in kept],
+                            others=[trials["other_speaker"][i] for i in kept], **kw)
+        if len(kept) < len(rows):
+            out["failed_excluded"] = len(rows) - len(kept)
+            out["flag"] = "; ".join(filter(None, [out.get("flag"), f"{len(rows) - len(kept)} trial(s) excluded: a "
+                                                  "generated face failed (blank)"]))
+        return out
+
+    scores["ratio"] = ratio(list(range(len(trials))))
     for s in sorted(set(trials["stratum"])):
-        rows = [i for i, x in enumerate(trials["stratum"]) if x == s]
-        idx = torch.tensor(rows, dtype=torch.long, device=dev)
-        strata[f"gender={s}"]["ratio"] = ratio_summary(within[idx], between[idx], [trials["speaker"][i] for i in rows],
-                                                       **kw)
+        strata[f"gender={s}"]["ratio"] = ratio([i for i, x in enumerate(trials["stratum"]) if x == s])
     info = {"similarity": "cosine of judge embeddings of generated faces",
             "ratio": "mean(within) / mean(between); 1 for a generator that ignores the voice",
-            "different_speaker_partner": "any gender (speaker uniform, then utterance uniform)"}
+            "different_speaker_partner": "any gender (speaker uniform, then utterance uniform)",
+            "ci": "within: one-way identity bootstrap; between: two-way pigeonhole over the two speakers; ratio: both "
+                  "means from the same identity resamples"}
     return TaskScores(scores=scores, strata=strata, info=info)

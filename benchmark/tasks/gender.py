@@ -67,8 +67,9 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     male = COLUMNS.index("male")
     pred = attrs[:, male] > 0.5  # [N] bool
     truth = torch.tensor([s == "m" for s in trials["stratum"]], dtype=torch.bool, device=dev)  # [N]
-    scores, strata = aggregate({"gender_consistency": agreement(pred, truth)}, trials["speaker"], trials["stratum"],
-                               spec, seed)
+    failed = attrs[:, male].isnan()  # [N] a failed (blank) generated face: wrong, never "female" by default
+    scores, strata = aggregate({"gender_consistency": agreement(pred, truth).masked_fill(failed, 0.0)},
+                               trials["speaker"], trials["stratum"], spec, seed)
     owners = trials.aux["real_owner"]
     if owners:
         real_pred = torch.from_numpy(trials.aux["real_pred"]).to(dev)[:, male] > 0.5  # [F]
@@ -82,5 +83,6 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     info = {"attribute_model": info_dict(),
             "ceiling": "real_face_accuracy: the predictor on the real gallery faces of the same identities",
             "constant_gender_reference": {"always m": share_m, "always f": 1.0 - share_m},
-            "generated_faces_detected_by_predictor": float(attrs[:, COLUMNS.index("face_detected")].mean())}
+            "generated_faces_detected_by_predictor": float(attrs[:, COLUMNS.index("face_detected")].nan_to_num(0.0).mean()),
+            "failed_faces": int(failed.sum())}
     return TaskScores(scores=scores, strata=strata, info=info)

@@ -7,13 +7,16 @@ Trial rule, version 1 (``build``):
     reference identity with utterances from ≥ 2 videos, the utterances of its lexicographically last video (a
     fixed rule, independent of the seed, so a generator can be trained without those videos); identities with one
     video stay in the reference set but give no probe (listed in ``excluded``).
+  * VoxCeleb1-crop gallery (``benchmark.trials.TRUE_FACE_RULE``): the speaker's own centroid in a trial is that of
+    the probe's ``true_face_pool`` (faces of other videos when the speaker has any); the result counts the tiers.
   * nothing is drawn at random; the trial file lists the probes and, in its context lines, the reference set and
     the held-out videos, so its sha256 pins both.
 
 Score: cosine similarity matrix ``[T, R]`` of generated faces against the reference centroids (mean of the
 L2-normalised embeddings of each identity's gallery faces), ``benchmark.metrics.topk_hits`` for the k values of
 ``spec.ks`` below R (top-k ≥ R is 1 for any generator: not scored, stated in ``info``); 95 % identity-bootstrap CI,
-per speaker gender.
+per speaker gender. The CI is the one-way bootstrap over speakers (``benchmark.aggregate``): it is conditional on the
+fixed reference set — the R centroids every probe is ranked against are not resampled — as ``info["ci"]`` says.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import torch
 
 from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import cosine_similarity_matrix, topk_hits
+from benchmark.heldout import HOLDOUT_RULE, held_out_videos
+from benchmark.metrics import cosine_similarity_matrix, cosine_similarity_rows, topk_hits
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
-                                       usable_gallery)
+                                       pool_centroids, tier_counts, true_face_pool, usable_gallery)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -53,16 +57,16 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
             + (f" Excluded: {excluded}" if excluded else ""))
     probes: list[str] = []
     held_out: list[str] = []
+    held_video = held_out_videos(manifest, spec.reference_split) if spec.holdout == "last-video" else {}
     for ident in reference:
         utts = manifest.utterances_of(ident)
         if spec.holdout == "last-video":
-            videos = sorted({u.video for u in utts})
-            if len(videos) < 2:
+            if ident not in held_video:
                 excluded.append({"identity": ident, "reason": "utterances from only one video: none can be held "
                                                               "out (kept in the reference set)"})
                 continue
-            held_out.append(f"{ident}/{videos[-1]}")
-            probes += [u.id for u in utts if u.video == videos[-1]]
+            held_out.append(f"{ident}/{held_video[ident]}")
+            probes += [u.id for u in utts if u.video == held_video[ident]]
         elif spec.holdout == "":
             probes += [u.id for u in utts]
         else:
@@ -74,14 +78,19 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     ks = [k for k in spec.ks if k < len(reference)]
     capped = [k for k in spec.ks if k >= len(reference)]
     speakers = [p.split("/", 1)[0] for p in probes]
+    pools_tiers = [true_face_pool(spec, p, gallery[s]) for p, s in zip(probes, speakers)]
     context = {"reference_identities": ";".join(reference)}
     if spec.holdout:
         context["held_out_videos"] = ";".join(held_out)
     trials = TrialTable({"probe": probes, "speaker": speakers, "stratum": [gender_of(manifest, s) for s in speakers]},
-                        context=context, excluded=excluded, aux={"gallery": gallery, "reference": reference})
+                        context=context, excluded=excluded, aux={"gallery": gallery, "reference": reference,
+                                                                 "pools": [p for p, _ in pools_tiers]})
     info = {"reference_identities": len(reference), "ks": ks, "ks_capped": capped}
+    if tier_counts([t for _, t in pools_tiers]):
+        info["true_face"] = tier_counts([t for _, t in pools_tiers])
     if spec.holdout:
         info["held_out_videos"] = len(held_out)
+        info["holdout_rule"] = HOLDOUT_RULE
     return Plan(trials=trials, probes=sorted(set(probes)), info=info)
 
 
@@ -97,12 +106,17 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     ref_index = {ident: k for k, ident in enumerate(reference)}
     target = torch.tensor([ref_index[s] for s in trials["speaker"]], dtype=torch.long, device=dev)  # [T]
     ks = plan.info["ks"]
-    hits = topk_hits(cosine_similarity_matrix(gen, centroids), target, ks)  # [T, K]
+    sims = cosine_similarity_matrix(gen, centroids)  # [T, R]
+    if spec.gallery_source == "voxceleb":  # TRUE_FACE_RULE: the speaker's centroid leaves out the probe's video
+        own = pool_centroids(real, trials.aux["pools"], dev, spec.normalise_embeddings, spec.normalise_centroid)
+        sims[torch.arange(len(target), device=dev), target] = cosine_similarity_rows(gen, own)  # [T]
+    hits = topk_hits(sims, target, ks)  # [T, K]
     values = {f"top-{k}": hits[:, j] for j, k in enumerate(ks)}
     scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
     info = {"chance": {f"top-{k}": k / len(reference) for k in ks}, "reference_identities": len(reference),
             "reference_split": spec.reference_split, "ks_scored": ks, "ks_capped": plan.info["ks_capped"],
-            "similarity": "cosine of judge embeddings vs identity centroids"}
+            "similarity": "cosine of judge embeddings vs identity centroids",
+            "ci": "one-way identity bootstrap over speakers, conditional on the fixed reference set"}
     if plan.info["ks_capped"]:
         info["cap_reason"] = (f"top-k with k ≥ {len(reference)} reference identities is 1 for any generator: "
                               f"k = {plan.info['ks_capped']} not scored")

@@ -7,12 +7,16 @@ Trial rule, version 1 (``build``):
     identities, or those of the speaker's gender when stratified), so every N is scored on the same speakers; the
     N values above are listed in the result's ``info`` as capped.
   * for every utterance of every eligible speaker (sorted), for every N (ascending), ``trials_per_probe`` trials:
-    the true face uniform over the speaker's usable faces; N − 1 distinct imposters uniform over the pool (partial
+    the true face uniform over the probe's ``trials.true_face_pool`` (another video of the speaker on a VoxCeleb1
+    gallery, ``benchmark.trials.TRUE_FACE_RULE``); N − 1 distinct imposters uniform over the pool (partial
     Fisher–Yates with ``Generator.integers``); each imposter's face uniform over its usable faces.
   * randomness: ``trialsets.trial_rng`` (seed, protocol name, version), drawn in the order above.
 
 Score: cosine similarities ``[T_N, N]`` by one batched gather + matmul per N, ``benchmark.metrics.match_1ofn``,
-accuracy ``acc@N=n`` per N with a 95 % identity-bootstrap CI, per speaker gender.
+accuracy ``acc@N=n`` per N with a 95 % CI, per speaker gender. A trial involves the speaker and its N − 1 imposters
+(one identity population), so the CI is the two-way bootstrap of ``benchmark.aggregate`` over speakers and imposters:
+pigeonhole weights ``m[s] * m[o]`` at N = 2, first-order weights ``m[s] + sum_j m[o_j] - (N - 1)`` for N ≥ 3 (the
+product over N identities inflates the trial-level noise (2^N − 1)-fold; ``benchmarks/bootstrap_coverage.py``).
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import l2_normalise, match_1ofn
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
-from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, sample_distinct, trial_rng,
-                                       usable_gallery)
+from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, sample_distinct, tier_counts,
+                                       trial_rng, true_face_pool, usable_gallery)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -70,12 +74,15 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     rng = trial_rng(spec, seed)
     cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "n", "true_face", "imposters",
                                                   "imposter_faces", "stratum")}
+    tiers: list[str] = []
     for speaker in speakers:
         others = [i for i in pools[key(speaker)] if i != speaker]
         for utt in manifest.utterances_of(speaker):
+            pool, tier = true_face_pool(spec, utt.id, gallery[speaker])
             for n in ns:
+                tiers += [tier] * spec.trials_per_probe
                 for _ in range(spec.trials_per_probe):
-                    true_face = gallery[speaker][int(rng.integers(0, len(gallery[speaker])))]
+                    true_face = pool[int(rng.integers(0, len(pool)))]
                     imps = [others[j] for j in sample_distinct(rng, len(others), n - 1)]
                     imp_faces = [gallery[i][int(rng.integers(0, len(gallery[i])))] for i in imps]
                     cols["probe"].append(utt.id)
@@ -88,6 +95,8 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     trials = TrialTable(cols, excluded=excluded)
     smallest = min(pools, key=lambda k: len(pools[k])) if spec.stratify_by else "all"
     info = {"ns": ns, "ns_capped": capped, "eligible_speakers": len(speakers)}
+    if tier_counts(tiers):
+        info["true_face"] = tier_counts(tiers)
     if capped:
         info["cap_reason"] = (f"only {n_max} eligible identities"
                               + (f" in the smaller stratum (gender={smallest})" if spec.stratify_by else "")
@@ -112,13 +121,16 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
         sims = torch.bmm(faces[cand], gen[gi].unsqueeze(2)).squeeze(2)  # [T, N] cosine
         values = match_1ofn(sims)  # [T]
         s, st = aggregate({f"acc@N={n}": values}, [trials["speaker"][i] for i in rows],
-                          [trials["stratum"][i] for i in rows], spec, seed)
+                          [trials["stratum"][i] for i in rows], spec, seed,
+                          imposters=[trials["imposters"][i].split(";") for i in rows])
         scores.update(s)
         for name, metrics in st.items():
             strata.setdefault(name, {}).update(metrics)
     info = {"chance": {f"acc@N={n}": 1.0 / n for n in plan.info["ns"]}, "ns_scored": plan.info["ns"],
             "ns_capped": plan.info["ns_capped"], "similarity": "cosine of judge embeddings",
-            "tie_rule": "1/m credit for an m-way tie at the top (random tie-breaking in expectation)"}
+            "tie_rule": "1/m credit for an m-way tie at the top (random tie-breaking in expectation)",
+            "ci": "two-way bootstrap over speaker and imposter identities (pigeonhole at N = 2, first-order weights "
+                  "for N ≥ 3)"}
     if "cap_reason" in plan.info:
         info["cap_reason"] = plan.info["cap_reason"]
     return TaskScores(scores=scores, strata=strata, info=info)

@@ -1,7 +1,9 @@
 """Task "match-1to2": 1:2 voice-to-face matching (Wen, Singh, Raj, NeurIPS 2019, Table 3).
 
 Trials: ``benchmark.trials.build_match_trials``. Score: ``benchmark.metrics.match_1to2`` on judge embeddings
-gathered per trial (vectorised on the device), accuracy with a 95 % identity-bootstrap CI, per speaker gender.
+gathered per trial (vectorised on the device), accuracy with a 95 % CI, per speaker gender. A trial involves two
+identities (speaker and imposter, from one population), so the CI is the two-way pigeonhole bootstrap of
+``benchmark.aggregate`` (trial weight ``m[speaker] * m[imposter]``; Owen, Ann. Appl. Stat. 1(2), 2007).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
 def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) -> Plan:
     """Seeded 1:2 trials over the usable (embedded) faces; probes are the trials' utterances."""
     trials = build_match_trials(manifest, spec, seed, set(real.ids))
-    return Plan(trials=trials, probes=sorted(set(trials.probe)))
+    info = {"true_face": trials.true_face_tiers} if trials.true_face_tiers else {}
+    return Plan(trials=trials, probes=sorted(set(trials.probe)), info=info)
 
 
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
@@ -41,5 +44,7 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     ti = torch.tensor([f_index[f] for f in trials.true_face], device=dev)  # [N]
     ii = torch.tensor([f_index[f] for f in trials.imposter_face], device=dev)  # [N]
     values = match_1to2(gen[gi], faces[ti], faces[ii])  # [N]
-    scores, strata = aggregate({spec.metric: values}, trials.speaker, trials.stratum, spec, seed)
-    return TaskScores(scores=scores, strata=strata, info={"chance": 0.5})
+    scores, strata = aggregate({spec.metric: values}, trials.speaker, trials.stratum, spec, seed,
+                               imposters=trials.imposter)
+    info = {"chance": 0.5, "ci": "two-way pigeonhole bootstrap over speaker and imposter identities"}
+    return TaskScores(scores=scores, strata=strata, info=info)

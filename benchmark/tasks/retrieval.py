@@ -8,10 +8,21 @@ Trial rule, version 1 (``build``):
     up to G with distractors drawn uniformly without replacement (seeded) from the identities outside it.
   * trials: every utterance of every identity, in the gallery of the identity's group (distractors are gallery
     members only). The trial file lists every gallery in its context lines, so its sha256 pins them.
+  * ``galleries_scored="first"`` (SF2F's ``extraction_size`` slice): only the first gallery is kept; the other
+    identities give no trial (their count is in ``info``).
+  * ``probe_unit="identity-mean"`` (SF2F's ``average_facenet_embedding`` mode): one trial per identity, listing
+    its probe utterances (column ``probes``); the query is the mean of their generated embeddings
+    (``trialsets.identity_mean_rows``), so every identity weighs the same. Refused on a VoxCeleb1-crop gallery
+    (``trialsets.refuse_identity_mean_on_voxceleb``).
+  * VoxCeleb1-crop gallery (``benchmark.trials.TRUE_FACE_RULE``): the speaker's own centroid in a trial is that of
+    the probe's ``true_face_pool`` (faces of other videos when the speaker has any); the other members' centroids
+    use all their faces. The result counts the trials per tier.
 
 Score: one cosine similarity matrix ``[T, K]`` of generated faces against all centroids, non-members of each
 trial's gallery masked to −inf, ``benchmark.metrics.topk_hits`` for the K values of ``spec.ks`` below the gallery
 size (the others are 1 for any generator: not scored, stated in ``info``); 95 % identity-bootstrap CI, per gender.
+The CI is the one-way bootstrap over speakers (``benchmark.aggregate``): it is conditional on the fixed galleries —
+their members and distractors are not resampled — as ``info["ci"]`` says.
 """
 
 from __future__ import annotations
@@ -22,10 +33,11 @@ import torch
 
 from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import cosine_similarity_matrix, topk_hits
+from benchmark.metrics import cosine_similarity_matrix, cosine_similarity_rows, topk_hits
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
-                                       sample_distinct, trial_rng, usable_gallery)
+                                       identity_mean_rows, pool_centroids, refuse_identity_mean_on_voxceleb,
+                                       sample_distinct, tier_counts, trial_rng, true_face_pool, usable_gallery)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -76,6 +88,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     Raises:
         ProtocolUnavailable: fewer than two usable identities.
     """
+    refuse_identity_mean_on_voxceleb(spec)
     gallery, excluded = usable_gallery(manifest, spec.probe_split, spec, set(real.ids))
     identities = sorted(gallery)
     if len(identities) < 2:
@@ -84,28 +97,54 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
             f"{spec.gallery_source} faces in dataset {manifest.dataset_id!r}; found {len(identities)}.")
     size = int(spec.gallery_identities or len(identities))
     galleries = make_galleries(identities, size, spec.gallery_order, trial_rng(spec, seed))
-    cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "gallery", "stratum")}
+    not_scored = 0
+    if spec.galleries_scored == "first":
+        not_scored = len(identities) - len(galleries[0][0])
+        galleries = galleries[:1]
+    elif spec.galleries_scored != "all":
+        raise ProtocolUnavailable(f"protocol {spec.name!r}: unknown galleries_scored {spec.galleries_scored!r}.")
+    if spec.probe_unit not in ("utterance", "identity-mean"):
+        raise ProtocolUnavailable(f"protocol {spec.name!r}: unknown probe_unit {spec.probe_unit!r}.")
+    per_identity = spec.probe_unit == "identity-mean"
+    cols: dict[str, list[str]] = {c: [] for c in ("probes" if per_identity else "probe", "speaker", "gallery",
+                                                  "stratum")}
+    probe_ids: list[str] = []
+    pools: list[list[str]] = []
+    tiers: list[str] = []
     for g, (probes, _) in enumerate(galleries):
         for ident in sorted(probes):
-            for utt in manifest.utterances_of(ident):
-                cols["probe"].append(utt.id)
-                cols["speaker"].append(ident)
-                cols["gallery"].append(str(g))
-                cols["stratum"].append(gender_of(manifest, ident))
+            utts = [utt.id for utt in manifest.utterances_of(ident)]
+            probe_ids += utts
+            if not per_identity:
+                for utt in utts:
+                    pool, tier = true_face_pool(spec, utt, gallery[ident])
+                    pools.append(pool)
+                    tiers.append(tier)
+            rows = [";".join(utts)] if per_identity else utts
+            cols["probes" if per_identity else "probe"] += rows
+            cols["speaker"] += [ident] * len(rows)
+            cols["gallery"] += [str(g)] * len(rows)
+            cols["stratum"] += [gender_of(manifest, ident)] * len(rows)
     gallery_size = len(galleries[0][1])
     ks = [k for k in spec.ks if k < gallery_size]
     context = {f"gallery {g}": ";".join(members) for g, (_, members) in enumerate(galleries)}
     trials = TrialTable(cols, context=context, excluded=excluded,
-                        aux={"gallery": gallery, "identities": identities, "galleries": galleries})
+                        aux={"gallery": gallery, "identities": identities, "galleries": galleries, "pools": pools})
     info = {"galleries": len(galleries), "gallery_size": gallery_size, "ks": ks,
-            "ks_capped": [k for k in spec.ks if k >= gallery_size]}
+            "ks_capped": [k for k in spec.ks if k >= gallery_size], "probe_unit": spec.probe_unit}
+    if tier_counts(tiers):
+        info["true_face"] = tier_counts(tiers)
+    if not_scored:
+        info["identities_not_scored"] = not_scored
+        info["gallery_note_first"] = (f"only the first gallery of {gallery_size} identities is scored (SF2F's "
+                                      f"extraction_size); {not_scored} identities give no trial")
     if gallery_size < size:
         info["gallery_note"] = (f"only {len(identities)} usable {spec.probe_split} identities (< {size}): one gallery "
                                 f"of {gallery_size}")
     elif len(identities) % size:
         info["gallery_note"] = (f"{len(identities)} identities: {len(galleries)} galleries of {size}, the last topped "
                                 f"up with {size - len(identities) % size} seeded distractors")
-    return Plan(trials=trials, probes=sorted(set(cols["probe"])), info=info)
+    return Plan(trials=trials, probes=sorted(set(probe_ids)), info=info)
 
 
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
@@ -120,10 +159,20 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     members = torch.zeros(len(trials.aux["galleries"]), len(identities), dtype=torch.bool, device=dev)  # [G, K]
     for g, (_, mem) in enumerate(trials.aux["galleries"]):
         members[g, [index[i] for i in mem]] = True
-    gen = generated_rows(generated, trials["probe"], dev, spec.normalise_embeddings)  # [T, D]
+    if spec.probe_unit == "identity-mean":
+        gen = identity_mean_rows(generated, [p.split(";") for p in trials["probes"]], dev,
+                                 spec.normalise_embeddings)  # [T, D], one row per identity
+    else:
+        gen = generated_rows(generated, trials["probe"], dev, spec.normalise_embeddings)  # [T, D]
     gal = torch.tensor([int(g) for g in trials["gallery"]], dtype=torch.long, device=dev)  # [T]
     target = torch.tensor([index[s] for s in trials["speaker"]], dtype=torch.long, device=dev)  # [T]
-    sims = cosine_similarity_matrix(gen, centroids).masked_fill(~members[gal], float("-inf"))  # [T, K]
+    sims = cosine_similarity_matrix(gen, centroids)  # [T, K]
+    if spec.gallery_source == "voxceleb" and spec.probe_unit == "utterance":  # TRUE_FACE_RULE: the speaker's own
+        own = pool_centroids(real, trials.aux["pools"], dev, spec.normalise_embeddings,  # centroid leaves out the
+                             spec.normalise_centroid)  # [T, D]                         probe's video when it can
+        rows = torch.arange(len(target), device=dev)
+        sims[rows, target] = cosine_similarity_rows(gen, own)  # [T]
+    sims = sims.masked_fill(~members[gal], float("-inf"))  # [T, K]
     ks = plan.info["ks"]
     hits = topk_hits(sims, target, ks)  # [T, len(ks)]
     values = {f"R@{k}": hits[:, j] for j, k in enumerate(ks)}
@@ -131,9 +180,11 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     size = plan.info["gallery_size"]
     info = {"chance": {f"R@{k}": k / size for k in ks}, "galleries": plan.info["galleries"], "gallery_size": size,
             "gallery_order": spec.gallery_order, "ks_scored": ks, "ks_capped": plan.info["ks_capped"],
-            "similarity": "cosine of judge embeddings vs identity centroids"}
-    if "gallery_note" in plan.info:
-        info["gallery_note"] = plan.info["gallery_note"]
+            "similarity": "cosine of judge embeddings vs identity centroids",
+            "ci": "one-way identity bootstrap over speakers, conditional on the fixed galleries"}
+    for key in ("gallery_note", "gallery_note_first", "identities_not_scored", "probe_unit"):
+        if key in plan.info:
+            info[key] = plan.info[key]
     if plan.info["ks_capped"]:
         info["cap_reason"] = f"Recall@K with K ≥ the gallery size {size} is 1: K = {plan.info['ks_capped']} not scored"
     return TaskScores(scores=scores, strata=strata, info=info)

@@ -18,7 +18,8 @@ from benchmark.data import Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import l2_normalise
 from benchmark.tasks.base import FaceTable, Generated
-from benchmark.trials import CsvTrialFile, trial_rng, usable_gallery  # noqa: F401 (re-exported for the task modules)
+from benchmark.trials import (CsvTrialFile, TRUE_FACE_RULE, tier_counts, trial_rng, true_face_pool,  # noqa: F401
+                              usable_gallery)  # (re-exported for the task modules)
 from protocols.spec import ProtocolSpec
 
 
@@ -130,6 +131,29 @@ def generated_rows(generated: Generated, utterance_ids: list[str], device: torch
     return l2_normalise(vectors) if normalise else vectors
 
 
+def identity_mean_rows(generated: Generated, probe_lists: list[list[str]], device: torch.device,
+                       normalise: bool) -> torch.Tensor:
+    """One generated embedding per trial: the mean of the judge embeddings of the faces generated for each
+    trial's probe utterances (SF2F's ``average_facenet_embedding`` mode, ``ProtocolSpec.probe_unit``).
+
+    Args:
+        generated: the generated faces' embeddings.
+        probe_lists: N lists of utterance ids (each non-empty).
+        device: where the result lives.
+        normalise: L2-normalise each embedding before averaging (the mean itself is not re-normalised).
+
+    Returns:
+        float32 ``[N, D]``; a row is NaN when any of its faces failed (NaN embedding).
+    """
+    flat = [u for probes in probe_lists for u in probes]
+    owner = torch.tensor([i for i, probes in enumerate(probe_lists) for _ in probes], dtype=torch.long,
+                         device=device)  # [M]
+    rows = generated_rows(generated, flat, device, normalise)  # [M, D]
+    sums = torch.zeros(len(probe_lists), rows.shape[1], dtype=rows.dtype, device=device).index_add_(0, owner, rows)
+    counts = torch.bincount(owner, minlength=len(probe_lists)).to(rows.dtype)  # [N]
+    return sums / counts.clamp_min(1.0).unsqueeze(1)  # [N, D]
+
+
 def real_rows(real: FaceTable, face_ids: list[str], device: torch.device, normalise: bool = False) -> torch.Tensor:
     """Judge embeddings of real faces ``face_ids``: float32 ``[N, D]`` on ``device``."""
     index = real.index()
@@ -149,3 +173,49 @@ def centroid_table(real: FaceTable, gallery: dict[str, list[str]], identities: l
                          device=device)  # [F]
     vectors = real_rows(real, face_ids, device, normalise_embeddings)  # [F, D]
     return identity_centroids(vectors, owner, len(identities), normalise=normalise_centroid)  # [K, D]
+
+
+def refuse_identity_mean_on_voxceleb(spec: ProtocolSpec) -> None:
+    """Refuse ``probe_unit="identity-mean"`` on a VoxCeleb1-crop gallery (``TRUE_FACE_RULE``).
+
+    An identity-mean trial pools the faces generated from *all* of a speaker's clips and compares them with the
+    centroid of *all* the speaker's crops, which come from those very clips: no true face from another video can
+    be chosen, so such protocols (``retrieval-sf2f``, ``feature-sf2f``) refuse a ``gallery_source="voxceleb"``.
+
+    Raises:
+        ProtocolUnavailable: ``spec`` has that probe unit and gallery source.
+    """
+    if spec.probe_unit == "identity-mean" and spec.gallery_source == "voxceleb":
+        raise ProtocolUnavailable(
+            f"protocol {spec.name!r} averages the faces generated from all of a speaker's clips against the centroid "
+            "of all the speaker's VoxCeleb1 crops, which come from the same clips; the true-face rule "
+            f"({TRUE_FACE_RULE}: another video of the speaker) cannot hold, so it does not run on a VoxCeleb1-crop "
+            "gallery. Use the per-utterance variant (retrieval, feature).")
+
+
+def pool_centroids(real: FaceTable, pools: list[list[str]], device: torch.device, normalise_embeddings: bool,
+                   normalise_centroid: bool) -> torch.Tensor:
+    """One centroid per trial, of that trial's own true-face pool (``true_face_pool``): float32 ``[T, D]``.
+
+    The per-trial counterpart of ``centroid_table`` (same conventions, ``benchmark.metrics.identity_centroids``),
+    for VoxCeleb1 galleries where a speaker's centroid must leave out the probe's own video. Each distinct pool is
+    averaged once.
+
+    Args:
+        real: the embedded real faces.
+        pools: T non-empty lists of face ids.
+        device: where the result lives.
+        normalise_embeddings, normalise_centroid: as ``ProtocolSpec``.
+    """
+    from benchmark.metrics import identity_centroids
+
+    keys: dict[tuple[str, ...], int] = {}
+    for pool in pools:
+        keys.setdefault(tuple(pool), len(keys))
+    uniq = list(keys)
+    face_ids = [f for pool in uniq for f in pool]
+    owner = torch.tensor([k for k, pool in enumerate(uniq) for _ in pool], dtype=torch.long, device=device)  # [F]
+    vectors = real_rows(real, face_ids, device, normalise_embeddings)  # [F, D]
+    table = identity_centroids(vectors, owner, len(uniq), normalise=normalise_centroid)  # [P, D]
+    rows = torch.tensor([keys[tuple(p)] for p in pools], dtype=torch.long, device=device)  # [T]
+    return table[rows]  # [T, D]

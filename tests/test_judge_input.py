@@ -1,0 +1,88 @@
+"""Issue 8 §5: the judge treats every face alike — the fallback box is aligned like a detected face, a solid-colour
+image is blank, blank generated faces are failed trials, and the dlib version is part of the cache key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.images import is_blank
+
+
+def test_solid_colour_is_blank_whatever_its_channels():
+    assert is_blank(np.full((64, 64, 3), (122, 79, 60), np.uint8))  # the channel-mixing rule called this a face
+    assert is_blank(np.full((64, 64, 3), 255, np.uint8)) and is_blank(np.zeros((64, 64, 3), np.uint8))
+    assert not is_blank(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    stripes = np.zeros((64, 64, 3), np.uint8)
+    stripes[::2, :, 1] = 200  # spatial variation in one channel only: not blank
+    assert not is_blank(stripes)
+
+
+def test_fallback_box_is_aligned_with_the_landmarks():
+    import dlib
+    from PIL import Image
+
+    from benchmark.judge import CHIP_SIZE, DlibJudge
+
+    judge = DlibJudge()
+    image = np.random.default_rng(1).integers(0, 256, (180, 220, 3), dtype=np.uint8)  # no face to detect
+    chip, detected = judge.chip(image)
+    assert not detected and chip.shape == (CHIP_SIZE, CHIP_SIZE, 3)
+    box = dlib.rectangle(20, 0, 199, 179)  # the central square of a 180 x 220 image
+    expected = np.asarray(dlib.get_face_chip(image, judge.shape_predictor(image, box), size=CHIP_SIZE, padding=0.25))
+    np.testing.assert_array_equal(chip, expected)
+    unaligned = np.asarray(Image.fromarray(image[:, 20:200]).resize((CHIP_SIZE, CHIP_SIZE), Image.BICUBIC))
+    assert not np.array_equal(chip, unaligned)  # what version 1 embedded
+
+
+def test_dlib_version_is_part_of_the_cache_key_and_the_result(monkeypatch):
+    import dlib
+
+    from benchmark.judge import DlibJudge
+
+    a = DlibJudge()
+    assert dlib.__version__ in a.info.library
+    monkeypatch.setattr(dlib, "__version__", "0.0.0-other")
+    b = DlibJudge()
+    assert a._key_suffix != b._key_suffix and "0.0.0-other" in b._key_suffix
+
+
+class SolidColourGenerator:
+    """A generator that draws one solid (122, 79, 60) square for every voice: every face it makes has failed."""
+
+    def __init__(self, ctx):
+        from benchmark.generator import GeneratorMeta
+
+        self.meta = GeneratorMeta(name="solid-colour", image_size=64)
+
+    def generate(self, waveforms, lengths, utterance_ids):
+        import torch
+
+        colour = torch.tensor([122, 79, 60], dtype=torch.uint8).view(1, 3, 1, 1)
+        return colour.expand(len(utterance_ids), 3, 64, 64).contiguous()
+
+
+@pytest.mark.realdata
+def test_blank_generated_faces_are_failed_trials(vox1_mini):
+    """Known answer: a generator whose every face is blank gets every decision trial wrong (0, not the 0.5 of
+    chance it got when its blank squares were embedded as faces), and no value for the continuous metrics."""
+    from pathlib import Path
+
+    from benchmark.engine import run_many
+    from conftest import MINI_SPLIT
+
+    model = f"{Path(__file__).resolve()}:SolidColourGenerator"
+    protocols = ["unstratified", "match-1ofN", "retrieval", "id-topk-open", "gender", "detect", "feature",
+                 "consistency"]
+    out = {r["protocol"]["name"]: r for r in run_many(model, protocols, "vox1-mini", data_root=vox1_mini,
+                                                       split=MINI_SPLIT, progress=False, write=False)}
+    probes = out["unstratified"]["trials"]["probes"]
+    assert out["unstratified"]["inputs"]["generated_failed_blank"] == probes == 54
+    for name, metric in [("unstratified", "accuracy"), ("match-1ofN", "acc@N=2"), ("match-1ofN", "acc@N=5"),
+                         ("retrieval", "R@1"), ("retrieval", "R@2"), ("id-topk-open", "top-1"),
+                         ("gender", "gender_consistency"), ("detect", "detected")]:
+        assert out[name]["scores"][metric]["value"] == 0.0, (name, metric)
+    for metric in ("cosine", "l2@centroid"):
+        s = out["feature"]["scores"][metric]
+        assert s["n"] == 0 and s["failed_excluded"] == out["feature"]["trials"]["count"] and "failed" in s["flag"]
+    assert out["consistency"]["scores"]["ratio"]["n"] == 0
