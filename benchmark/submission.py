@@ -304,6 +304,7 @@ class FolderGenerator:
                  failure_rule: str = "", holdout_rule: str = "", reference: str = ""):
         if not ctx.utterance_ids:
             raise SubmissionError("FolderGenerator needs the run's probe utterances (GeneratorContext.utterance_ids).")
+        shown = str(faces_dir)  # as the result records it (``portable_faces_dir``)
         faces_dir = str(resolve_faces_dir(faces_dir, ctx.manifest.root))
         self.allow_missing = _as_bool(allow_missing)
         self.scan = scan_folder(faces_dir, ctx.utterance_ids, [u.id for u in ctx.manifest.utterances])
@@ -319,7 +320,7 @@ class FolderGenerator:
         self.size = next(iter(sizes)) if len(sizes) == 1 else (PLACEHOLDER_SIDE, PLACEHOLDER_SIDE)
         if isinstance(training_datasets, str):
             training_datasets = [d for d in training_datasets.split(",") if d]
-        notes = f"{len(self.scan.found)} images read from {Path(faces_dir).resolve()} by bench score"
+        notes = f"{len(self.scan.found)} images read from {shown} by bench score"
         if self.failed:
             notes += f"; {len(self.failed)} missing or unreadable, scored as failed trials"
         self.meta = GeneratorMeta(
