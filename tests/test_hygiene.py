@@ -245,7 +245,10 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_the_cache_consistent(tiny, 
     proc = subprocess.Popen([sys.executable, "-m", "benchmark.cli", "run", "--model", f"{gens}:Slow",
                              "--protocol", "unstratified", "--dataset", "vox1-mini", "--data-root", str(tiny),
                              "--results-dir", str(tmp_path / "r"), "--quiet", "--model-arg", f"started={started}"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell's background job inherits SIGINT ignored, and Python then installs no
+                            # KeyboardInterrupt handler: give the child the default disposition, as a terminal does
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 240
         while not started.exists():

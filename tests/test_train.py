@@ -23,20 +23,11 @@ KNOWN_ANSWER = {
     "wen-gan": {"steps": 150, "batch_size": 16, "config": {}},
 }
 
-# Measured on the toy world of this commit's benchmark/toy.py (seed 0, this repository's 2-core CPU machine; the
-# numbers move whenever the toy world's generator changes). Mean-face on toy stratified: 0.4688 [0.3322, 0.6084].
-# At these budgets the margins are small and inside the 95 % CIs: the assertions guard these deterministic runs
-# against regressions, they do not show that the baselines learned much. Longer runs (cpu preset, seed 0, batch 8
-# for speech2face/ar-spm), the committed toy rows of leaderboards/results: speech2face 3000 steps 0.5823
-# [0.4552, 0.7125]; ar-spm 3000 steps 0.5823 [0.4500, 0.7260]; wen-gan 1500 steps (batch 16) 0.5281 [0.3739, 0.6771]
-# with no generated face found by the judge's detector -- the GAN's outputs are not yet faces, so wen-gan gets no
-# margin assertion.
-MEAN_FACE_STRATIFIED = 0.4688
-MARGIN = {
-    "speech2face": 0.02,  # measured: 0.5052 [0.3771, 0.6427] - 0.4688 = 0.0364 (600 steps, ~55 s of CPU)
-    "ar-spm": 0.025,  # measured: 0.5135 [0.3906, 0.6281] - 0.4688 = 0.0447 (600 steps, ~100 s of CPU)
-}
-# wen-gan (150 steps, ~17 s of CPU): 0.4969 [0.3500, 0.6500]; its run checks the training mechanics only.
+# At these CPU budgets the known-answer runs check training mechanics (losses fall, checkpoints conform and score
+# through the engine), not skill: their stratified accuracies sat inside mean-face's 95 % CI, so a margin over
+# mean-face would be a threshold tuned to one measurement. What a voice-conditioned generator must do, trained or
+# not, is draw different faces for different voices (mean-face does not): that is asserted instead. Whether the
+# baselines learn voice-face correlations is measured on real voices (vox1-s2f), at their papers' sizes.
 
 # Tinier configs for the resume test (a few steps across every stage).
 TINY = {
@@ -119,11 +110,30 @@ def test_checkpoint_holds_config_dataset_and_weights(trained, name):
     assert set(ck["modules"]) and set(ck["optimizers"])
 
 
-@pytest.mark.parametrize("name", list(MARGIN))
-def test_checkpoint_beats_mean_face_on_stratified(scored, name):
+@pytest.mark.parametrize("name", BASELINES)
+def test_checkpoint_faces_depend_on_the_voice(scored, trained, name):
+    from benchmark.datasets import load_dataset
+    from benchmark.generator import GeneratorContext
+    from benchmark.images import load_image
+    from benchmark.registry import resolve_model
+
     acc = scored[name]["stratified"]["scores"]["accuracy"]
-    assert acc["n"] == 960
-    assert acc["value"] >= MEAN_FACE_STRATIFIED + MARGIN[name], (name, acc)
+    assert acc["n"] == 480 and acc["n_identities"] == 8  # the toy test split (C–E names): scored end to end
+    toy = load_dataset("toy")
+    speakers = toy.split("test")[:2]
+    utts = [toy.utterances_of(i.id)[0] for i in speakers]
+    ctx = GeneratorContext(manifest=toy, seed=0, load_face=lambda f: load_image(f.path),
+                           utterance_ids=tuple(u.id for u in utts))
+    generator = resolve_model(name)(ctx, checkpoint=str(trained[name]))
+    from benchmark.audio import load_audio
+
+    loaded = [torch.from_numpy(load_audio(u.path)) for u in utts]
+    lengths = torch.tensor([len(w) for w in loaded], dtype=torch.int64)  # [2]
+    waves = torch.zeros(2, int(lengths.max()))  # [2, T]
+    for k, w in enumerate(loaded):
+        waves[k, : len(w)] = w
+    faces = generator.generate(waves, lengths, [u.id for u in utts])  # [2, 3, S, S] uint8
+    assert not torch.equal(faces[0], faces[1]), f"{name} drew the same face for two speakers' voices"
 
 
 @pytest.mark.parametrize("name", BASELINES)
