@@ -107,6 +107,27 @@ def check_probe_audio(manifest: Manifest, utterance_ids: Sequence[str]) -> None:
                         + "\n  ".join(errors))
 
 
+def voice_batch(paths: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load voices as a generator receives them (``benchmark.generator``): ``benchmark.audio.load_audio`` (16 kHz
+    mono float32 in [-1, 1]), zero-padded after each clip to the longest.
+
+    Args:
+        paths: B audio files.
+
+    Returns:
+        (float32 ``[B, T]`` waveforms, int64 ``[B]`` lengths in samples).
+
+    Raises:
+        DataError: a file cannot be read (the message names it).
+    """
+    waves = [load_audio(p) for p in paths]
+    lengths = torch.tensor([len(w) for w in waves], dtype=torch.int64)  # [B]
+    batch = torch.zeros(len(waves), int(lengths.max()), dtype=torch.float32)  # [B, T]
+    for i, w in enumerate(waves):
+        batch[i, : len(w)] = torch.from_numpy(w)
+    return batch, lengths
+
+
 def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utterance_ids: Sequence[str],
                        batch_size: int, device: str, progress: bool = True,
                        on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
@@ -140,11 +161,7 @@ def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utteranc
                leave=False)
     for start in range(0, len(utterance_ids), batch_size):
         ids = list(utterance_ids[start:start + batch_size])
-        waves = [load_audio(paths[u]) for u in ids]
-        lengths = torch.tensor([len(w) for w in waves], dtype=torch.int64)  # [B]
-        batch = torch.zeros(len(ids), int(lengths.max()), dtype=torch.float32)  # [B, T]
-        for i, w in enumerate(waves):
-            batch[i, : len(w)] = torch.from_numpy(w)
+        batch, lengths = voice_batch([paths[u] for u in ids])  # [B, T], [B]
         try:
             with torch.no_grad():
                 faces = generator.generate(batch.to(device), lengths.to(device), ids)

@@ -296,9 +296,6 @@ def conformance_gate(generator, model: str, manifest, probes: Sequence[str], dev
     Raises:
         GeneratorError: the generator failed a check; the message is the check's and says how to skip.
     """
-    import torch
-
-    from benchmark.audio import load_audio
     from benchmark.conformance import check_conformance
 
     if not is_plugin(model):
@@ -311,12 +308,10 @@ def conformance_gate(generator, model: str, manifest, probes: Sequence[str], dev
     from benchmark.log import stage
 
     stage(f"conformance check of plug-in generator {generator.meta.name} on {len(ids)} voices")
+    from benchmark.engine import voice_batch
+
     paths = {u.id: u.path for u in manifest.utterances}
-    waves = [load_audio(paths[u]) for u in ids]
-    lengths = torch.tensor([len(w) for w in waves], dtype=torch.int64)  # [B]
-    batch = torch.zeros(len(ids), int(lengths.max()), dtype=torch.float32)  # [B, T]
-    for i, w in enumerate(waves):
-        batch[i, : len(w)] = torch.from_numpy(w)
+    batch, lengths = voice_batch([paths[u] for u in ids])  # [B, T], [B]
     try:
         report = check_conformance(generator, batch.to(device), lengths.to(device), ids)
     except GeneratorOutputError as exc:

@@ -29,32 +29,29 @@ def _isolated_cache(tmp_path_factory):
     yield
 
 
-@pytest.fixture(scope="session")
-def vox1_mini() -> Path:
-    """Path of the vox1-mini sample; skips (or fails under VOICE2FACE_REQUIRE_REAL_DATA=1) when absent."""
+def real_sample(name: str, must_hold: str) -> Path:
+    """``<data dir>/<name>`` when it holds ``vox1_meta.csv`` and ``must_hold``; else skip with the reason — or fail
+    under ``VOICE2FACE_REQUIRE_REAL_DATA=1`` (.ci/run), where real-data tests must run."""
     from benchmark.settings import data_dir
 
-    root = data_dir() / "vox1-mini"
-    if not (root / "vox1_meta.csv").is_file():
-        reason = (f"vox1-mini not found at {root}: link ../shared/data/vox1-mini to data/vox1-mini "
+    root = data_dir() / name
+    if not (root / "vox1_meta.csv").is_file() or not (root / must_hold).exists():
+        reason = (f"{name} not found at {root}: link ../shared/data/{name} to data/{name} "
                   "or set VOICE2FACE_DATA_DIR")
         if os.environ.get("VOICE2FACE_REQUIRE_REAL_DATA") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
     return root
+
+
+@pytest.fixture(scope="session")
+def vox1_mini() -> Path:
+    """Path of the vox1-mini sample; skips (or fails under VOICE2FACE_REQUIRE_REAL_DATA=1) when absent."""
+    return real_sample("vox1-mini", "voxceleb1/wav")
 
 
 @pytest.fixture(scope="session")
 def vox1_s2f() -> Path:
     """Path of the vox1-s2f sample (130 VoxCeleb1 identities with the released Speech2Face outputs); skips (or
     fails under VOICE2FACE_REQUIRE_REAL_DATA=1) when absent."""
-    from benchmark.settings import data_dir
-
-    root = data_dir() / "vox1-s2f"
-    if not (root / "vox1_meta.csv").is_file() or not (root / "speech2face").is_dir():
-        reason = (f"vox1-s2f not found at {root}: link ../shared/data/vox1-s2f to data/vox1-s2f "
-                  "or set VOICE2FACE_DATA_DIR")
-        if os.environ.get("VOICE2FACE_REQUIRE_REAL_DATA") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return root
+    return real_sample("vox1-s2f", "speech2face")

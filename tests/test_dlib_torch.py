@@ -192,21 +192,6 @@ def test_chip_geometry_equals_dlibs_chip_details():
 # Real data: every non-blank face of vox1-mini and vox1-s2f, through dlib's own pipeline once per session
 
 
-@pytest.fixture(scope="session")
-def vox1_s2f() -> Path:
-    """Path of the vox1-s2f sample; skips (or fails under VOICE2FACE_REQUIRE_REAL_DATA=1) when absent."""
-    from benchmark.settings import data_dir
-
-    root = data_dir() / "vox1-s2f"
-    if not (root / "vox1_meta.csv").is_file() or not (root / "voxceleb1" / "faces").is_dir():
-        reason = (f"vox1-s2f not found at {root}: link ../shared/data/vox1-s2f to data/vox1-s2f "
-                  "or set VOICE2FACE_DATA_DIR")
-        if os.environ.get("VOICE2FACE_REQUIRE_REAL_DATA") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return root
-
-
 @dataclass
 class Reference:
     """dlib-bin's pipeline on one dataset's faces."""
