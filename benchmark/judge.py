@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.cache import EmbeddingCache
+from benchmark.fingerprint import file_sha256
 from benchmark.images import image_digest
 
 PREPROCESS_VERSION = "dlib-hog1-sp5-chip150-pad0.25-centrebox-sp5-v2"
@@ -53,11 +54,7 @@ class JudgeInfo:
 
 @lru_cache(maxsize=None)
 def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 @dataclass

@@ -42,6 +42,7 @@ from typing import Sequence
 import torch
 
 from benchmark.heldout import HOLDOUT_RULE
+from benchmark.fingerprint import file_sha256
 from benchmark.errors import BenchError
 
 RECIPES: dict[str, str] = {
@@ -238,12 +239,6 @@ def stage_at(plan: list[tuple[str, int, int]], step: int) -> str:
     return plan[-1][0]
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_checkpoint(path: Path, recipe, state: dict) -> None:
