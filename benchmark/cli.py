@@ -8,7 +8,8 @@ import sys
 from benchmark.errors import BenchError
 from benchmark.preflight import non_negative_int, positive_int
 
-RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<model>/<protocol>-seed<seed>.json (default "
+RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<model>/<protocol>-seed<seed>.json, with "
+                    "-judge-<judge> before .json for a judge other than the default (default "
                     "$VOICE2FACE_RESULTS_DIR or ./results; the committed leaderboard's folder, leaderboards/results, "
                     "only when named)")
 
@@ -118,7 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        device=args.device, seed=args.seed, batch_size=args.batch_size,
                        model_args=_model_args(args.model_arg), out=args.out, results_dir=args.results_dir,
                        split=args.split, use_cache=not args.no_cache, progress=not args.quiet,
-                       strict=_single(protocols), skip_conformance=args.skip_conformance)
+                       strict=_single(protocols), skip_conformance=args.skip_conformance, judge=args.judge,
+                       judge_device=args.judge_device)
     for result in results:
         print_result(result)
         if result.get("plot"):
@@ -129,10 +131,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_embed(args: argparse.Namespace) -> int:
+    from benchmark.embed import embed_dataset
+
+    out = embed_dataset(args.dataset, args.judge, data_root=args.data_root, data_dir=args.data_dir,
+                        device=args.device, batch_size=args.batch_size, shard_dir=args.shard_dir,
+                        progress=not args.quiet)
+    line = (f"rank {out['rank']} of {out['world']}: {out['shard_faces']} of {out['faces']} faces of {out['dataset']} "
+            f"(judge {out['judge']}), {out['embedded_now']} embedded now, {out['elapsed_s']} s")
+    if "merged_rows" in out:
+        line += f"; merged {out['merged_rows']} rows into the cache, every face checked present"
+    print(line)
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    if args.what == "models":
+    if args.what == "judges":
+        from benchmark.judges import DEFAULT_JUDGE, judge_names, judge_status
+
+        rows = []
+        for name in judge_names():
+            st = judge_status(name)
+            info = st.info
+            rows.append([name + (" (default)" if name == DEFAULT_JUDGE else ""), info.id if info else "",
+                         info.embedding_dim if info else "", info.library if info else "",
+                         "yes" if info else f"no: {st.reason}"])
+        print(tabulate(rows, headers=["judge", "id", "dim", "library", "available"]))
+    elif args.what == "models":
         from benchmark.registry import MODELS, model_names
 
         rows = [[n, MODELS.get(n, "(entry point)")] for n in model_names()]
@@ -173,10 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
                         "and batch independence (benchmark.conformance); the result records that it was skipped")
     p.add_argument("--plots", action="store_true",
                    help="also save a histogram of similarity margins (true - imposter) next to each 1:2 result JSON")
+    _judge_args(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("ls", help="list models, protocols or datasets")
-    p.add_argument("what", choices=["models", "protocols", "datasets"])
+    p = sub.add_parser("embed", help="compute and cache every real face's judge embedding (sharded under torchrun)",
+                       description="One process: bench embed --dataset D --judge J. Sharded over N processes "
+                                   "(gloo on the CPU, nccl on CUDA): torchrun --standalone --nproc-per-node N -m "
+                                   "benchmark.cli embed --dataset D --judge J (benchmark.embed).")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default: {DEFAULT_DATASET})")
+    p.add_argument("--data-root", help="the dataset's own directory")
+    p.add_argument("--data-dir", help="folder holding <dataset>/ directories (default $VOICE2FACE_DATA_DIR or ./data)")
+    p.add_argument("--judge", default=None, help="the judge (bench ls judges; default: the default judge)")
+    p.add_argument("--device", default="cpu", help="torch device of the judge: cpu, cuda (default cpu)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="faces per judge batch (default: the judge's)")
+    p.add_argument("--shard-dir", default=None,
+                   help="folder for the per-rank files (default <cache dir>/embed-shards; on several machines a "
+                        "shared filesystem)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("ls", help="list models, protocols, datasets or judges")
+    p.add_argument("what", choices=["models", "protocols", "datasets", "judges"])
     p.set_defaults(func=cmd_ls)
 
     add_results_commands(sub, DEFAULT_DATASET)
@@ -212,7 +256,8 @@ def cmd_score(args: argparse.Namespace) -> int:
                     data_dir=args.data_dir, device=args.device, seed=args.seed, batch_size=args.batch_size,
                     out=args.out, results_dir=args.results_dir, split=args.split,
                     holdout_rule=args.holdout_rule, reference=args.reference or "", use_cache=not args.no_cache,
-                    progress=not args.quiet, strict=_single(protocols))
+                    progress=not args.quiet, strict=_single(protocols), judge=args.judge,
+                    judge_device=args.judge_device)
     for result in results:
         print_result(result)
         sub = result.get("info", {}).get("submission", {})
@@ -232,9 +277,11 @@ def score_command(args: argparse.Namespace) -> str:
 
     words = ["bench", "score", "--faces", "DIR", "--protocol", args.protocol, "--dataset", args.dataset,
              "--seed", str(args.seed)]
-    for option in ("data_root", "data_dir", "split"):
+    from benchmark.judges import DEFAULT_JUDGE
+
+    for option in ("data_root", "data_dir", "split", "judge"):
         value = getattr(args, option, None)
-        if value:
+        if value and not (option == "judge" and value == DEFAULT_JUDGE):
             words += ["--" + option.replace("_", "-"), str(value)]
     return " ".join(shlex.quote(w) if w != "DIR" else w for w in words)
 
@@ -245,7 +292,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     protocols = _comma_list(args.protocol)
     info = export_trials(protocols, args.dataset, args.out, seed=args.seed, data_root=args.data_root,
                          data_dir=args.data_dir, trials_dir=args.trials_dir, split=args.split,
-                         use_cache=not args.no_cache,
+                         use_cache=not args.no_cache, judge=args.judge, judge_device=args.judge_device,
                          progress=not args.quiet, strict=_single(protocols))
     print(f"{info['utterances']} utterances to make faces for written to {info['path']} "
           f"(save each as <faces dir>/<utterance id>.png, then: {score_command(args)})")
@@ -260,6 +307,11 @@ def cmd_trials(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from benchmark.leaderboard import leaderboard
 
+    if args.judge:
+        from benchmark.judges import judge_names
+        from benchmark.registry import lookup
+
+        lookup(args.judge, dict.fromkeys(judge_names()), "judge")  # "did you mean" for a misspelt name
     output = leaderboard(args.results_dir, args.out_dir, published=args.published, check=args.check)
     if args.check:
         if output.stale:
@@ -267,7 +319,12 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             return 1
         print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)")
         return 0
-    if not args.quiet:
+    if args.judge and not args.quiet:
+        from benchmark.leaderboard import section_markdown
+
+        shown = [t for t in output.tables if t.judge == args.judge]
+        print("\n".join(section_markdown(t) for t in shown) if shown else f"no table of judge {args.judge!r}")
+    elif not args.quiet:
         print(output.readme)
     print(f"wrote {len(output.files)} files under {args.out_dir} (README.md, tables/<dataset>/<protocol>.md|.csv)")
     return 0
@@ -278,7 +335,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     report = check(args.results_dir, args.names, tolerance=args.tolerance, device=args.device,
                    data_root=args.data_root, data_dir=args.data_dir, use_cache=not args.no_cache,
-                   progress=not args.quiet)
+                   progress=not args.quiet, judge=args.judge)
     if args.all_rows or not report.ok:
         print()
         print(report.table(only_failures=not args.all_rows))
@@ -298,7 +355,8 @@ def cmd_sheet(args: argparse.Namespace) -> int:
                          real=args.real, speakers=_comma_list(args.speakers or ""), seed=args.seed,
                          model_args=_model_args(args.model_arg), data_root=args.data_root, data_dir=args.data_dir,
                          device=args.device, batch_size=args.batch_size, use_cache=not args.no_cache,
-                         progress=not args.quiet, tile=args.tile, split=args.split)
+                         progress=not args.quiet, tile=args.tile, split=args.split, judge=args.judge,
+                         judge_device=args.judge_device)
     print(f"contact sheet of {len(info['speakers'])} speaker(s) ({', '.join(info['speakers'])}) written to "
           f"{info['path']} ({info['size'][0]}x{info['size'][1]} px)")
     return 0
@@ -316,6 +374,16 @@ def _data_args(p: argparse.ArgumentParser, default_dataset: str) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="read and write no on-disk cache (judge/speaker embeddings, trial files); slower")
     p.add_argument("--quiet", action="store_true", help="no progress bars (one line per stage stays, on stderr)")
+
+
+def _judge_args(p: argparse.ArgumentParser) -> None:
+    from benchmark.judges import DEFAULT_JUDGE
+
+    p.add_argument("--judge", default=DEFAULT_JUDGE,
+                   help=f"the judge that embeds the faces (bench ls judges; default {DEFAULT_JUDGE}); recorded in the "
+                        "result, which is ranked only beside results of the same judge")
+    p.add_argument("--judge-device", default="cpu",
+                   help="torch device for the judge (default cpu; judge dlib runs on the CPU only)")
 
 
 def add_results_commands(sub, default_dataset: str) -> None:
@@ -342,6 +410,7 @@ def add_results_commands(sub, default_dataset: str) -> None:
                    help="faces per judge batch, >= 1 (default 16); never changes scores")
     p.add_argument("--out", help="result JSON file (one protocol only); default: see --results-dir")
     p.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+    _judge_args(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("trials", help="export the utterances (and frozen trials) a submission must make faces for")
@@ -349,6 +418,7 @@ def add_results_commands(sub, default_dataset: str) -> None:
     _data_args(p, default_dataset)
     p.add_argument("--out", required=True, help="CSV of utterances: utterance,identity,gender,audio,image,protocols")
     p.add_argument("--trials-dir", help="also copy each protocol's frozen trial file here")
+    _judge_args(p)
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("leaderboard", help="render Markdown and CSV leaderboards from stored results")
@@ -357,6 +427,9 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--published", help="published-numbers JSON (default leaderboards/published.json)")
     p.add_argument("--check", action="store_true", help="write nothing; fail if the files on disk are out of date")
     p.add_argument("--quiet", action="store_true", help="do not print the tables")
+    p.add_argument("--judge", default=None,
+                   help="print only the tables of this judge (bench ls judges); the files of every judge are "
+                        "always written, one table per judge")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("check", help="re-run stored results and fail where a score moved beyond tolerance")
@@ -370,6 +443,9 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories")
     p.add_argument("--no-cache", action="store_true", help="do not use the on-disk judge cache")
     p.add_argument("--all-rows", action="store_true", help="print every compared number, not only failures")
+    p.add_argument("--judge", default=None,
+                   help="check only the results scored by this judge (default: every result, each re-scored with "
+                        "the judge it records; never compared with another judge's)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_check)
 
@@ -386,6 +462,7 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=positive_int, default=16, help="voices per generator call (default 16)")
     p.add_argument("--tile", type=int, default=128, help="tile side in pixels")
+    _judge_args(p)
     p.set_defaults(func=cmd_sheet)
 
 

@@ -90,13 +90,17 @@ class Manifest:
 
     def identity(self, identity_id: str) -> Identity:
         """Return the identity with that VoxCeleb1 ID. Raises KeyError if absent."""
-        return self._by_id()[identity_id]
+        return self._index().by_id[identity_id]
 
-    def _by_id(self) -> dict[str, Identity]:
-        cached = self.__dict__.get("_id_index")
-        if cached is None:
-            cached = {i.id: i for i in self.identities}
-            self.__dict__["_id_index"] = cached
+    def _index(self) -> ManifestIndex:
+        """The lookup tables of this manifest, built once (O(identities + utterances + faces)) and rebuilt only if
+        one of the lists was replaced or changed length since (the lists are not meant to change after loading)."""
+        key = (id(self.identities), len(self.identities), id(self.utterances), len(self.utterances),
+               id(self.faces), len(self.faces))
+        cached = self.__dict__.get("_lookup")
+        if cached is None or cached.key != key:
+            cached = ManifestIndex.build(self, key)
+            self.__dict__["_lookup"] = cached
         return cached
 
     def split(self, split: str) -> list[Identity]:
@@ -109,10 +113,15 @@ class Manifest:
         return [i for i in self.identities if i.split in names]
 
     def utterances_of(self, identity_id: str) -> list[Utterance]:
-        return [u for u in self.utterances if u.identity == identity_id]
+        """The utterances of an identity, in manifest order (sorted by id); [] for an unknown id. O(answer)."""
+        return list(self._index().utterances.get(identity_id, ()))
 
     def faces_of(self, identity_id: str, source: str | None = None) -> list[Face]:
-        return [f for f in self.faces if f.identity == identity_id and (source is None or f.source == source)]
+        """The faces of an identity (of one ``source`` if given), in manifest order; [] if none. O(answer)."""
+        index = self._index()
+        if source is None:
+            return list(index.faces.get(identity_id, ()))
+        return list(index.faces_by_source.get((identity_id, source), ()))
 
     def sha256(self) -> str:
         """sha256 of the manifest's content (ids, paths relative to the root, splits) — not of the file bytes."""
@@ -135,6 +144,31 @@ class Manifest:
             }
         out["excluded"] = len(self.excluded)
         return out
+
+
+@dataclass
+class ManifestIndex:
+    """Lookup tables of a ``Manifest`` (``Manifest._index``): identity by id, utterances and faces by identity (and
+    by identity and source), each list in manifest order."""
+
+    key: tuple
+    by_id: dict[str, Identity]
+    utterances: dict[str, list[Utterance]]
+    faces: dict[str, list[Face]]
+    faces_by_source: dict[tuple[str, str], list[Face]]
+
+    @classmethod
+    def build(cls, manifest: Manifest, key: tuple) -> ManifestIndex:
+        utterances: dict[str, list[Utterance]] = {}
+        for utt in manifest.utterances:
+            utterances.setdefault(utt.identity, []).append(utt)
+        faces: dict[str, list[Face]] = {}
+        by_source: dict[tuple[str, str], list[Face]] = {}
+        for face in manifest.faces:
+            faces.setdefault(face.identity, []).append(face)
+            by_source.setdefault((face.identity, face.source), []).append(face)
+        return cls(key=key, by_id={i.id: i for i in manifest.identities}, utterances=utterances,
+                   faces=faces, faces_by_source=by_source)
 
 
 def wen_split(name: str) -> str:

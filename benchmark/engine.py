@@ -33,7 +33,7 @@ from benchmark.images import is_blank, load_image, to_hwc_arrays, too_small
 from benchmark.log import stage
 from benchmark.preflight import (build_generator, check_cache, check_model_args, check_out_file, check_outputs,
                                  check_run_args, conformance_gate, generation_failed)
-from benchmark.judge import DlibJudge
+from benchmark.judges import DEFAULT_JUDGE, Judge, judge_class, make_judge
 from benchmark.registry import lookup, resolve_model
 from benchmark.results import SCHEMA_VERSION, environment, git_commit, write_result
 from benchmark.settings import cache_dir, caching_enabled, honours_no_cache
@@ -53,7 +53,7 @@ FACE_CHUNK = 256
 """Real faces are decoded and embedded this many at a time (bounded memory; the cache keeps each chunk)."""
 
 
-def embed_real_faces(judge: DlibJudge, faces: Sequence[Face], progress: bool = True) -> FaceTable:
+def embed_real_faces(judge: Judge, faces: Sequence[Face], progress: bool = True) -> FaceTable:
     """Decode, screen and embed real faces, in chunks of ``FACE_CHUNK``.
 
     Blank images (``benchmark.images.is_blank``) and images smaller than ``benchmark.images.MIN_FACE_SIDE`` on
@@ -88,7 +88,7 @@ def embed_real_faces(judge: DlibJudge, faces: Sequence[Face], progress: bool = T
     if errors:
         raise DataError(f"{len(errors)} unreadable face image(s) (the others were embedded and cached):\n  "
                         + "\n  ".join(errors))
-    vectors = np.concatenate(vecs) if vecs else np.zeros((0, 128), np.float32)
+    vectors = np.concatenate(vecs) if vecs else np.zeros((0, judge.info.embedding_dim), np.float32)
     return FaceTable(ids=ids, vectors=vectors, aligned=np.concatenate(aligned) if aligned else np.zeros(0, bool),
                      blank=blank, small=small)
 
@@ -128,7 +128,7 @@ def voice_batch(paths: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
     return batch, lengths
 
 
-def generate_and_embed(generator, judge: DlibJudge, manifest: Manifest, utterance_ids: Sequence[str],
+def generate_and_embed(generator, judge: Judge, manifest: Manifest, utterance_ids: Sequence[str],
                        batch_size: int, device: str, progress: bool = True,
                        on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
                        analysers: dict[str, Callable[[list[np.ndarray]], np.ndarray]] | None = None) -> Generated:
@@ -215,10 +215,17 @@ def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
             / f"{spec.name}-v{spec.version}-seed{seed}.csv")
 
 
-def default_result_path(results_dir: Path, dataset: str, model_name: str, protocol: str, seed: int) -> Path:
-    """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json``."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_name)
-    return Path(results_dir) / dataset / safe / f"{protocol}-seed{seed}.json"
+def default_result_path(results_dir: Path, dataset: str, model_name: str, protocol: str, seed: int,
+                        judge: str = DEFAULT_JUDGE) -> Path:
+    """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge
+    (``benchmark.judges.DEFAULT_JUDGE``: the names results had before judges were plug-ins), and
+    ``<protocol>-seed<seed>-judge-<judge>.json`` for any other, so that two judges' results never overwrite
+    each other."""
+    def safe(name: str) -> str:
+        return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+    suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{safe(judge)}"
+    return Path(results_dir) / dataset / safe(model_name) / f"{protocol}-seed{seed}{suffix}.json"
 
 
 
@@ -330,7 +337,8 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
              device: str = "cpu", seed: int = 0, batch_size: int = 16, model_args: dict | None = None,
              out: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] | None = None,
              split: str | None = None, use_cache: bool = True, progress: bool = True, write: bool = True,
-             strict: bool = True, skip_conformance: bool = False,
+             strict: bool = True, skip_conformance: bool = False, judge: str = DEFAULT_JUDGE,
+             judge_device: str = "cpu",
              analysers: dict[str, Callable] | None = None,
              on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
              before_scoring: Callable[..., Generated | None] | None = None) -> list[dict]:
@@ -346,13 +354,17 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         data_root: the dataset's own directory (overrides the data directory).
         data_dir: the folder holding ``<dataset>/`` directories (see ``benchmark.settings``).
         device: torch device for the generator and the metrics ("cpu", "cuda", "cuda:0").
+        judge: the judge's registry name (``bench ls judges``; ``benchmark.judges.JUDGES``). Recorded in every
+            result (``judge.name`` beside its ``JudgeInfo``); results of a judge other than the default are
+            written to ``<protocol>-seed<seed>-judge-<judge>.json`` (``default_result_path``).
+        judge_device: torch device for the judge ("cpu" by default; the dlib judge runs on the CPU only).
         seed: seeds the trials, the generator's per-utterance randomness and the bootstrap.
         split: the evaluated split expression (``evaluated_spec``); None scores each protocol's own split
             ("test"). Recorded in every result as ``evaluated_split``.
         batch_size: voices per generator call (scores do not depend on it).
         model_args: keyword arguments for the model's factory (``--model-arg k=v``).
-        out: result file path (single protocol only); default
-            ``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json``.
+        out: result file path (single protocol only); default ``default_result_path``
+            (``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge).
         results_dir: the folder results are written to; default ``benchmark.settings.results_dir()``
             (``$VOICE2FACE_RESULTS_DIR`` or ``./results``), never the committed ``leaderboards/results``
             unless named.
@@ -382,8 +394,9 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         GeneratorError: the generator cannot be built, has no meta, takes no such model argument, raised while
             generating (naming its batch's utterances), or (a plug-in) failed the conformance check.
     """
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchError(f"device {device!r} requested but torch sees no CUDA device; use --device cpu.")
+    for option, dev in (("--device", device), ("--judge-device", judge_device)):
+        if str(dev).startswith("cuda") and not torch.cuda.is_available():
+            raise BenchError(f"{option} {dev!r} requested but torch sees no CUDA device; use {option} cpu.")
     specs, skipped = resolve_specs(protocols, split), {}
     if out and len(specs) > 1:
         raise BenchError("--out names one file; with several protocols use --results-dir instead.")
@@ -392,6 +405,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
     if write:
         check_outputs(out, results_dir)
     check_cache(use_cache)
+    judge_class(judge)  # an unknown or unavailable judge is refused before any work
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     factory = resolve_model(model)
@@ -415,15 +429,16 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
     timing["manifest_s"] = time.perf_counter() - t0
 
     cache = EmbeddingCache(cache_dir() / "embeddings.sqlite" if use_cache else None)
-    judge = DlibJudge(cache=cache)
+    face_judge = None
     try:
+        face_judge = make_judge(judge, cache=cache, device=judge_device)
         t = time.perf_counter()
         needed: dict[str, Face] = {}
         for spec in specs:
             needed.update({f.id: f for f in tasks[spec.name].faces_needed(manifest, spec)})
-        stage(f"judge: embedding {len(needed)} real faces (the galleries of {len(specs)} protocol(s); cached ones "
-              "are read back)")
-        real = embed_real_faces(judge, sorted(needed.values(), key=lambda f: f.id), progress=progress)
+        stage(f"judge: embedding {len(needed)} real faces with judge {judge} (the galleries of {len(specs)} "
+              "protocol(s); cached ones are read back)")
+        real = embed_real_faces(face_judge, sorted(needed.values(), key=lambda f: f.id), progress=progress)
         timing["real_faces_s"] = time.perf_counter() - t
 
         plans = {}
@@ -465,17 +480,19 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             if write and not out:  # the exact result paths, now that the generator's name is known
                 for planned in plans:
                     check_out_file(default_result_path(results_dir, manifest.dataset_id, generator.meta.name,
-                                                       planned, seed), fix="Move it away or pass another --results-dir.")
+                                                       planned, seed, judge), fix="Move it away or pass another --results-dir.")
             conformance = conformance_gate(generator, model, manifest, probes, device, skip_conformance)
             t = time.perf_counter()
             stage(f"generating and judging {len(probes)} faces with {generator.meta.name}")
-            generated = generate_and_embed(generator, judge, manifest, probes, batch_size, device, progress,
+            generated = generate_and_embed(generator, face_judge, manifest, probes, batch_size, device, progress,
                                            on_batch=on_batch, analysers=analysers)
             timing["generate_and_embed_s"] = time.perf_counter() - t
             if before_scoring is not None:
                 generated = before_scoring(generator=generator, generated=generated, real=real,
                                            plans=plans) or generated
     finally:
+        if face_judge is not None:
+            face_judge.close()
         cache.close()
 
     results = []
@@ -504,7 +521,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
                         "root": root_label(dataset, data_root, data_dir), "partial": partial,
                         "summary": manifest.summary(), "excluded_identities": manifest.excluded,
                         "synthetic": manifest.dataset_id == "toy"},
-            "judge": asdict(judge.info),
+            "judge": {**asdict(face_judge.info), "name": judge, "device": judge_device},
             "generator": {**asdict(generator.meta), "spec": model, "args": dict(model_args or {})},
             "conformance": conformance,
             "evaluated_split": spec.probe_split,
@@ -539,7 +556,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         }
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), manifest.dataset_id,
-                                                             generator.meta.name, spec.name, seed)
+                                                             generator.meta.name, spec.name, seed, judge)
             write_result(path, result)
             result["path"] = str(path)
             stage(f"wrote {path}")

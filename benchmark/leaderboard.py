@@ -1,9 +1,11 @@
 """Leaderboards (``bench leaderboard``): tables rendered from the stored result JSON, never edited by hand.
 
-One table per dataset, evaluated split and protocol (and protocol version), one row per generator: rows of
-different splits (``bench run --split``; the default is each protocol's own, "test") are never ranked together,
-and a table of another split than the protocol's own says so in its title and file name
-(``<protocol>@<split>``).
+One table per dataset, evaluated split, protocol (and protocol version) and judge, one row per generator: rows of
+different splits (``bench run --split``; the default is each protocol's own, "test") or of different judges
+(``bench run --judge``; ``benchmark.judges``) are never ranked together. Every table's heading names its judge; a
+table of another split than the protocol's own says so in its title and file name (``<protocol>@<split>``), and
+a table of a judge other than the default (``benchmark.judges.DEFAULT_JUDGE``) in its file name too
+(``<protocol>[@<split>]--judge-<judge>``).
 
 * measured rows come from the result files under the results folder (``leaderboards/results``): every metric
   of the protocol as value [95 % CI], the trial and identity counts, the judge, whether the generator was trained
@@ -91,6 +93,9 @@ class Table:
     version: int | None
     split: str = "test"
     own_split: str = "test"
+    judge: str = ""
+    """The judge's registry name (``benchmark.judges``); "" for a table of reported rows only."""
+    judge_id: str = ""
     rank_by: str = ""
     rows: list[Row] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
@@ -101,9 +106,12 @@ class Table:
 
     @property
     def slug(self) -> str:
+        from benchmark.judges import DEFAULT_JUDGE
+
         base = self.protocol if self.version in (None, _registered_version(self.protocol)) else \
             f"{self.protocol}-v{self.version}"
-        return base if self.split == self.own_split else f"{base}@{self.split}"
+        base = base if self.split == self.own_split else f"{base}@{self.split}"
+        return base if self.judge in ("", DEFAULT_JUDGE) else f"{base}--judge-{_safe(self.judge)}"
 
     @property
     def rank_metric(self) -> str | None:
@@ -111,6 +119,10 @@ class Table:
         if self.rank_by and self.rank_by in self.metrics:
             return self.rank_by
         return self.metrics[0] if self.metrics else None
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def _registered_version(protocol: str) -> int | None:
@@ -190,15 +202,18 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
     Tables are ordered: ``vox1-vggface``, other real datasets (by name), synthetic ones last; within a dataset,
     protocols in registry order (``protocols.PROTOCOLS``), then others by name.
     """
+    from benchmark.judges import DEFAULT_JUDGE, judge_name_of
     from protocols import PROTOCOLS, get_protocol
 
-    tables: dict[tuple[str, str, int | None], Table] = {}
+    tables: dict[tuple, Table] = {}
     chosen: dict[tuple, tuple[str, dict]] = {}
     extra_runs: dict[tuple, int] = {}
     for rel, result in results:
         spec = result["protocol"].get("spec", {})
+        judge = result.get("judge", {})
         key = (dataset_label(result), result["protocol"]["name"], result["protocol"]["version"],
-               result.get("evaluated_split", spec.get("probe_split", "test")))
+               result.get("evaluated_split", spec.get("probe_split", "test")), judge_name_of(judge),
+               judge.get("id", ""))
         gkey = key + (result["generator"]["name"],)
         if gkey in chosen:
             extra_runs[gkey] = extra_runs.get(gkey, 0) + 1
@@ -207,13 +222,14 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
                 continue
         chosen[gkey] = (rel, result)
     for gkey, (rel, result) in sorted(chosen.items(), key=lambda kv: kv[1][0]):
-        key = gkey[:4]
+        key = gkey[:6]
         table = tables.get(key)
         if table is None:
             spec = result["protocol"].get("spec", {})
             registered = get_protocol(key[1]) if key[1] in PROTOCOLS else None
             table = tables[key] = Table(dataset=key[0], protocol=key[1], version=key[2], split=key[3],
                                         own_split=registered.probe_split if registered else key[3],
+                                        judge=key[4], judge_id=key[5],
                                         rank_by=spec.get("rank_by", ""),
                                         synthetic=bool(result["dataset"].get("synthetic")),
                                         description=spec.get("description", ""), protocol_source=spec.get("source", ""))
@@ -232,7 +248,7 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
             version = _registered_version(pub["protocol"])
             spec = get_protocol(pub["protocol"]) if pub["protocol"] in PROTOCOLS else None
             split = spec.probe_split if spec else "test"
-            key = (HOME_DATASET, pub["protocol"], version, split)
+            key = (HOME_DATASET, pub["protocol"], version, split, "", "")
             home = tables.get(key)
             if home is None:
                 home = tables[key] = Table(dataset=HOME_DATASET, protocol=pub["protocol"], version=version,
@@ -255,7 +271,8 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
 
     def table_key(t: Table):
         group = 0 if t.dataset == HOME_DATASET else 2 if t.synthetic else 1
-        return (group, t.dataset, order.get(t.protocol, len(order)), t.protocol, t.version or 0, t.split)
+        return (group, t.dataset, order.get(t.protocol, len(order)), t.protocol, t.version or 0, t.split,
+                t.judge not in ("", DEFAULT_JUDGE), t.judge, t.judge_id)
 
     return sorted(tables.values(), key=table_key)
 
@@ -342,10 +359,12 @@ def csv_table(table: Table) -> str:
     return buf.getvalue()
 
 
-def _section(table: Table) -> str:
+def section_markdown(table: Table) -> str:
+    """One table's README section: heading (protocol, version, split, judge, description), provenance lines, table."""
     split = table.split if table.split == table.own_split else f"{table.split}, not the protocol's own {table.own_split}"
     lines = [f"### {table.protocol}" + (f" (v{table.version})" if table.version is not None else "")
-             + f" — split: {split}" + (f" — {table.description}" if table.description else ""), ""]
+             + f" — split: {split} — judge: {_judge_label(table)}"
+             + (f" — {table.description}" if table.description else ""), ""]
     if table.protocol_source:
         lines.append(f"Protocol source: {table.protocol_source}.")
     shas = sorted({(r.trials_sha256, r.n_trials, r.seed) for r in table.rows if r.kind == MEASURED})
@@ -360,6 +379,104 @@ def _section(table: Table) -> str:
     return "\n".join(lines)
 
 
+def _judge_label(table: Table) -> str:
+    """The judge a table's measured rows were scored by, e.g. "dlib (dlib-resnet-v1)"; "none" for reported rows."""
+    if not table.judge:
+        return "none (reported rows only)"
+    return table.judge if table.judge == table.judge_id else f"{table.judge} ({table.judge_id})"
+
+
+@dataclass
+class Agreement:
+    """Kendall's τ between two judges' rankings of the same generators in one dataset × split × protocol."""
+
+    dataset: str
+    protocol: str
+    split: str
+    metric: str
+    judge_a: str
+    judge_b: str
+    n: int
+    tau: float | None
+    """τ-b (ties counted, scipy.stats.kendalltau); None with fewer than 3 common generators."""
+    p_value: float | None
+    generators: tuple[str, ...]
+    disagree: tuple[str, ...] = ()
+    """The pairs of generators the two judges order oppositely, as "a > b (judge_a) / b > a (judge_b)"."""
+
+
+def judge_agreement(tables: list[Table]) -> list[Agreement]:
+    """Kendall's τ of the generator ranking between every two judges, per dataset × split × protocol (issue 10 §4).
+
+    For each pair of judges that scored the same protocol (same version) on the same dataset and split, the
+    measured rows of the generators both scored are compared on the table's ranked metric (``Table.rank_metric``):
+    τ-b from ``scipy.stats.kendalltau`` (1: the same order; −1: reversed; ties count as neither), its two-sided
+    p-value under independence, and the discordant pairs. With N generators τ moves in steps of about 2/(N(N−1)/2):
+    at N = 4, one swapped pair is τ = 0.67, and no τ is significant at 5 % — read the discordant pairs.
+
+    Returns:
+        ``Agreement`` rows, sorted by dataset, protocol, split and judge pair.
+    """
+    from itertools import combinations
+
+    from scipy.stats import kendalltau
+
+    groups: dict[tuple, list[Table]] = {}
+    for t in tables:
+        if t.judge and any(r.kind == MEASURED for r in t.rows):
+            groups.setdefault((t.dataset, t.protocol, t.version, t.split), []).append(t)
+    out: list[Agreement] = []
+    for (dataset, protocol, _version, split), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        for a, b in combinations(sorted(group, key=lambda t: t.judge), 2):
+            metric = a.rank_metric
+            if metric is None or metric != b.rank_metric:
+                continue
+            va = {r.generator: r.scores[metric][0] for r in a.rows if r.kind == MEASURED and metric in r.scores
+                  and r.scores[metric][0] is not None}
+            vb = {r.generator: r.scores[metric][0] for r in b.rows if r.kind == MEASURED and metric in r.scores
+                  and r.scores[metric][0] is not None}
+            common = sorted(set(va) & set(vb))
+            tau = pv = None
+            if len(common) >= 3:
+                res = kendalltau([va[g] for g in common], [vb[g] for g in common])
+                tau = None if res.statistic != res.statistic else float(res.statistic)
+                pv = None if res.pvalue != res.pvalue else float(res.pvalue)
+            lower = metric in a.lower_is_better or metric in LOWER_IS_BETTER
+            better = (lambda x, y: x < y) if lower else (lambda x, y: x > y)
+            disagree = tuple(f"{g} > {h} ({a.judge}) / {h} > {g} ({b.judge})" if better(va[g], va[h])
+                             else f"{h} > {g} ({a.judge}) / {g} > {h} ({b.judge})"
+                             for g, h in combinations(common, 2)
+                             if (va[g] - va[h]) * (vb[g] - vb[h]) < 0)
+            out.append(Agreement(dataset, protocol, split, metric, a.judge, b.judge, len(common), tau, pv,
+                                 tuple(common), disagree))
+    return out
+
+
+def agreement_markdown(rows: list[Agreement]) -> str:
+    """The judge-agreement table as GitHub Markdown."""
+    from tabulate import tabulate
+
+    body = [[r.dataset, r.protocol, r.split, r.metric, f"{r.judge_a} vs {r.judge_b}", r.n,
+             "" if r.tau is None else f"{r.tau:.3f}", "" if r.p_value is None else f"{r.p_value:.3g}",
+             "; ".join(r.disagree) or "—"] for r in rows]
+    return tabulate(body, headers=["dataset", "protocol", "split", "ranked by", "judges", "generators",
+                                   "Kendall τ-b", "p (τ = 0)", "pairs ordered oppositely"],
+                    tablefmt="github", disable_numparse=True)
+
+
+def agreement_csv(rows: list[Agreement]) -> str:
+    """The judge-agreement table as CSV."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["dataset", "protocol", "split", "metric", "judge_a", "judge_b", "n_generators", "kendall_tau_b",
+                     "p_value", "generators", "discordant_pairs"])
+    for r in rows:
+        writer.writerow([r.dataset, r.protocol, r.split, r.metric, r.judge_a, r.judge_b, r.n,
+                         "" if r.tau is None else repr(r.tau), "" if r.p_value is None else repr(r.p_value),
+                         " ".join(r.generators), " | ".join(r.disagree)])
+    return buf.getvalue()
+
+
 def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -> dict[str, str]:
     """All output files, relative path -> content: ``README.md`` and ``tables/<dataset>/<slug>.md|.csv``."""
     files: dict[str, str] = {}
@@ -370,7 +487,8 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
         f"Generated by `bench leaderboard` from {n_files} result file(s) in `{results_dir}` and "
         "`leaderboards/published.json` — do not edit; re-run `bench leaderboard` instead.",
         "",
-        "How to read the tables: **measured** rows were scored by this suite (same judge, same seeded trials, "
+        "How to read the tables: **measured** rows were scored by this suite (each table by one judge, named in its "
+        "heading — rows of different judges are never ranked together — on the same seeded trials, "
         "95 % CI from a bootstrap over identities); **reported, different scorer** rows are numbers from papers, "
         "with their exact source — measured with another scorer and often on other data, so they show where the "
         "field stands but do not compare with the measured rows. *trained vs judge* **yes** ⚠: the generator was "
@@ -387,13 +505,27 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
             if table.synthetic:
                 readme += ["Synthetic known-answer world: these numbers test the pipeline and say nothing about "
                            "real voices.", ""]
-        section = _section(table)
+        section = section_markdown(table)
         base = f"tables/{table.dataset}/{table.slug}"
-        files[f"{base}.md"] = f"# {table.dataset} · {table.protocol}\n\n{README_MARK}\n\n{section}"
+        judged = f"judge {table.judge}" if table.judge else "reported rows only"
+        files[f"{base}.md"] = (f"# {table.dataset} · {table.protocol} · {judged}\n\n"
+                               f"{README_MARK}\n\n{section}")
         files[f"{base}.csv"] = csv_table(table)
         readme += [section, f"Files: [`{base}.md`]({base}.md), [`{base}.csv`]({base}.csv)", ""]
     if not tables:
         readme += ["No results yet: `bench run --model oracle --protocol stratified` writes one.", ""]
+    agreement = judge_agreement(tables)
+    if agreement:
+        readme += ["## Judge agreement", "",
+                   "Does a ranking depend on the judge? Kendall's τ-b between two judges' orderings of the generators "
+                   "both scored, on each table's ranked metric (`benchmark.leaderboard.judge_agreement`; 1 = same "
+                   "order). With few generators no τ is significant: read the pairs the judges order oppositely.",
+                   "", agreement_markdown(agreement), "",
+                   "Files: [`tables/judge-agreement.md`](tables/judge-agreement.md), "
+                   "[`tables/judge-agreement.csv`](tables/judge-agreement.csv)", ""]
+        files["tables/judge-agreement.md"] = (f"# Judge agreement\n\n{README_MARK}\n\n"
+                                              f"{agreement_markdown(agreement)}\n")
+        files["tables/judge-agreement.csv"] = agreement_csv(agreement)
     readme += ["## Sources of the reported rows", ""]
     readme += [f"- [{key}] {text}" for key, text in sorted(sources.items())]
     files["README.md"] = "\n".join(readme).rstrip() + "\n"

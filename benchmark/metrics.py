@@ -8,7 +8,15 @@ from __future__ import annotations
 import torch
 
 
-def cosine_similarity_rows(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+COSINE_EPS = 1e-8
+"""Floor on each norm in the cosine similarities (``cosine_similarity_rows``, ``cosine_similarity_matrix``)."""
+MEMORY_BYTES = 256 << 20
+"""Default working-memory budget of the blockwise functions below (bytes of temporaries per block)."""
+CACHE_BLOCK_ROWS = 4096
+"""Upper bound on the rows of a gathered block (``gathered_dot``): blocks that stay in the CPU caches."""
+
+
+def cosine_similarity_rows(a: torch.Tensor, b: torch.Tensor, eps: float = COSINE_EPS) -> torch.Tensor:
     """Row-wise cosine similarity.
 
     Args:
@@ -19,9 +27,69 @@ def cosine_similarity_rows(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) 
     Returns:
         float ``[N]`` in [-1, 1].
     """
-    a = a / a.norm(dim=1, keepdim=True).clamp_min(eps)  # [N, D]
-    b = b / b.norm(dim=1, keepdim=True).clamp_min(eps)  # [N, D]
-    return (a * b).sum(dim=1)  # [N]
+    return (l2_normalise(a, eps) * l2_normalise(b, eps)).sum(dim=1)  # [N]
+
+
+def block_rows(bytes_per_row: int, memory_bytes: int = MEMORY_BYTES) -> int:
+    """Rows per block so that a block's temporaries (``bytes_per_row`` each) stay within ``memory_bytes`` (≥ 1)."""
+    return max(1, int(memory_bytes) // max(1, int(bytes_per_row)))
+
+
+def gathered_dot(a: torch.Tensor, a_rows: torch.Tensor, b: torch.Tensor, b_rows: torch.Tensor,
+                 memory_bytes: int = MEMORY_BYTES) -> torch.Tensor:
+    """``(a[a_rows] * b[b_rows]).sum(1)``, gathered block by block: with unit rows (``l2_normalise`` once per
+    table), the per-trial cosine similarity — equal to ``cosine_similarity_rows(a_raw[a_rows], b_raw[b_rows])``
+    value for value, since normalising a row does not depend on the rows gathered with it.
+
+    Args:
+        a: float ``[U, D]`` (e.g. unit judge embeddings of the generated faces).
+        a_rows: int64 ``[N]`` rows of ``a``.
+        b: float ``[F, D]``.
+        b_rows: int64 ``[N]`` rows of ``b``.
+        memory_bytes: budget of the gathered ``[block, D]`` temporaries.
+
+    Returns:
+        float ``[N]`` on ``a``'s device.
+    """
+    n, d = int(a_rows.numel()), int(a.shape[1])
+    dtype = torch.result_type(a, b)
+    out = torch.empty(n, dtype=dtype, device=a.device)
+    step = min(block_rows(2 * d * a.element_size(), memory_bytes), CACHE_BLOCK_ROWS)
+    buf_a = torch.empty(min(step, n), d, dtype=a.dtype, device=a.device)  # reused: no page faults per block
+    buf_b = torch.empty(min(step, n), d, dtype=b.dtype, device=b.device)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        ga = torch.index_select(a, 0, a_rows[start:stop], out=buf_a[:stop - start])  # [block, D]
+        gb = torch.index_select(b, 0, b_rows[start:stop], out=buf_b[:stop - start])  # [block, D]
+        torch.sum(ga * gb, dim=1, out=out[start:stop])
+    return out  # [N]
+
+
+def gathered_matvec(table: torch.Tensor, candidates: torch.Tensor, queries: torch.Tensor, query_rows: torch.Tensor,
+                    memory_bytes: int = MEMORY_BYTES) -> torch.Tensor:
+    """``bmm(table[candidates], queries[query_rows, :, None])``: each trial's query against its own candidates,
+    block by block (with unit rows: the ``[T, N]`` cosine similarities of 1:N trials).
+
+    Args:
+        table: float ``[F, D]`` candidate embeddings (e.g. unit real-face embeddings).
+        candidates: int64 ``[T, N]`` rows of ``table`` per trial.
+        queries: float ``[U, D]`` (e.g. unit generated-face embeddings).
+        query_rows: int64 ``[T]`` rows of ``queries``.
+        memory_bytes: budget of the gathered ``[block, N, D]`` temporaries.
+
+    Returns:
+        float ``[T, N]`` on ``table``'s device.
+    """
+    t, n = int(candidates.shape[0]), int(candidates.shape[1])
+    d = int(table.shape[1])
+    out = torch.empty(t, n, dtype=torch.result_type(table, queries), device=table.device)
+    step = min(block_rows((n + 1) * d * table.element_size(), memory_bytes), CACHE_BLOCK_ROWS)
+    for start in range(0, t, step):
+        stop = min(t, start + step)
+        cand = table[candidates[start:stop]]  # [block, N, D]
+        q = queries.index_select(0, query_rows[start:stop]).unsqueeze(2)  # [block, D, 1]
+        out[start:stop] = torch.bmm(cand, q).squeeze(2)
+    return out  # [T, N]
 
 
 def match_1to2(generated: torch.Tensor, true_face: torch.Tensor, imposter_face: torch.Tensor) -> torch.Tensor:
@@ -36,8 +104,16 @@ def match_1to2(generated: torch.Tensor, true_face: torch.Tensor, imposter_face: 
         float32 ``[N]``: 1.0 where the generated face is closer (cosine) to the true face, 0.0 where closer
         to the imposter, 0.5 on an exact tie (chance's expectation).
     """
-    s_true = cosine_similarity_rows(generated, true_face)  # [N]
-    s_imp = cosine_similarity_rows(generated, imposter_face)  # [N]
+    return match_1to2_similarities(cosine_similarity_rows(generated, true_face),
+                                   cosine_similarity_rows(generated, imposter_face))
+
+
+def match_1to2_similarities(s_true: torch.Tensor, s_imp: torch.Tensor) -> torch.Tensor:
+    """``match_1to2`` from the similarities: float ``[N]`` each (cosine to the true face, to the imposter face).
+
+    Returns:
+        float32 ``[N]``: 1.0 where ``s_true > s_imp``, 0.5 where equal, else 0.0 (NaN, a failed face: 0.0).
+    """
     return ((s_true > s_imp).float() + 0.5 * (s_true == s_imp).float()).to(torch.float32)  # [N]
 
 
@@ -57,7 +133,7 @@ def l2_normalise(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True).clamp_min(eps)  # [N, D]
 
 
-def cosine_similarity_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+def cosine_similarity_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = COSINE_EPS) -> torch.Tensor:
     """All-pairs cosine similarity.
 
     Args:
@@ -68,9 +144,7 @@ def cosine_similarity_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8
     Returns:
         float ``[M, K]`` in [-1, 1]; entry (i, j) is cos(a_i, b_j).
     """
-    a = a / a.norm(dim=1, keepdim=True).clamp_min(eps)  # [M, D]
-    b = b / b.norm(dim=1, keepdim=True).clamp_min(eps)  # [K, D]
-    return a @ b.T  # [M, K]
+    return l2_normalise(a, eps) @ l2_normalise(b, eps).T  # [M, K]
 
 
 def match_1ofn(sims: torch.Tensor) -> torch.Tensor:
@@ -115,6 +189,45 @@ def topk_hits(sims: torch.Tensor, target: torch.Tensor, ks) -> torch.Tensor:
     k = torch.as_tensor(list(ks), dtype=torch.float32, device=sims.device).view(1, -1)  # [1, K]
     hits = ((k - greater) / (ties + 1.0).clamp_min(1.0)).clamp(0.0, 1.0)  # [T, K]
     return hits.masked_fill(s_true.isnan(), 0.0).to(torch.float32)  # [T, K]
+
+
+def blockwise_topk_hits(queries: torch.Tensor, references: torch.Tensor, target: torch.Tensor, ks,
+                        own: torch.Tensor | None = None, allowed: torch.Tensor | None = None,
+                        allowed_rows: torch.Tensor | None = None, eps: float = COSINE_EPS,
+                        memory_bytes: int = MEMORY_BYTES) -> torch.Tensor:
+    """``topk_hits`` of the cosine similarities of ``T`` queries to ``R`` references, block by block: the ``[T, R]``
+    matrix is never held whole, only ``[block, R]`` rows of it within ``memory_bytes`` (rows are L2-normalised once).
+
+    Args:
+        queries: float ``[T, D]`` (e.g. generated-face embeddings).
+        references: float ``[R, D]`` (e.g. identity centroids).
+        target: int64 ``[T]`` column of each query's true reference.
+        ks: the k values (``topk_hits``).
+        own: None, or float ``[T]``: the similarity to use at ``(t, target[t])`` instead of the matrix entry (e.g.
+            to the centroid of the probe's own true-face pool, ``benchmark.trials.TRUE_FACE_RULE``).
+        allowed: None, or bool ``[G, R]``: the references each group may rank (others count as −inf), with
+            ``allowed_rows`` int64 ``[T]`` the group of each query (e.g. retrieval galleries).
+        eps: floor on each norm (``cosine_similarity_matrix``).
+        memory_bytes: budget of the ``[block, R]`` temporaries.
+
+    Returns:
+        float32 ``[T, K]``, as ``topk_hits(sims, target, ks)`` on the full matrix.
+    """
+    q = l2_normalise(queries, eps)  # [T, D]
+    r = l2_normalise(references, eps)  # [R, D]
+    t_all, n_ref = int(q.shape[0]), int(r.shape[0])
+    out = torch.empty(t_all, len(list(ks)), dtype=torch.float32, device=q.device)
+    step = block_rows(4 * n_ref * 4, memory_bytes)  # sims, masks and comparisons: a few [block, R] temporaries
+    for start in range(0, t_all, step):
+        stop = min(t_all, start + step)
+        sims = q[start:stop] @ r.T  # [block, R]
+        tgt = target[start:stop]
+        if own is not None:
+            sims[torch.arange(stop - start, device=sims.device), tgt] = own[start:stop]
+        if allowed is not None:
+            sims = sims.masked_fill(~allowed[allowed_rows[start:stop]], float("-inf"))
+        out[start:stop] = topk_hits(sims, tgt, ks)
+    return out  # [T, K]
 
 
 def l1_distance_rows(a: torch.Tensor, b: torch.Tensor, reduction: str = "sum", eps: float = 0.0) -> torch.Tensor:

@@ -267,6 +267,18 @@ class SheetRow:
     score: str
 
 
+def generated_label(generator: dict, voices: int) -> str:
+    """The heading of a sheet's generated columns, from the result's generator record.
+
+    A row marked ``reference: "ceiling"`` (e.g. Speech2Face's face2face, the face decoder applied to the true face's
+    feature; ``bench score --reference ceiling``) was not drawn from the voice, and the heading says so.
+    """
+    shown = f"first {voices} utterance{'s' if voices > 1 else ''}"
+    if generator.get("reference") == "ceiling":
+        return f"ceiling reference, NOT drawn from the voice ({shown})"
+    return f"generated from the voice ({shown})"
+
+
 def draw_sheet(rows: list[SheetRow], title: str, voices: int, real: int, out: str | os.PathLike[str],
                gen_label: str = "generated from the voice", real_label: str = "real faces", tile: int = TILE) -> Path:
     """Draw a contact sheet (module docstring) and save it as PNG; returns the path.
@@ -316,7 +328,7 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
                   k: int = 5, voices: int = 2, real: int = 3, speakers: Sequence[str] = (), seed: int = 0,
                   model_args: dict | None = None, data_root=None, data_dir=None, device: str = "cpu",
                   batch_size: int = 16, use_cache: bool = True, progress: bool = False, tile: int = TILE,
-                  split: str | None = None) -> dict:
+                  split: str | None = None, judge: str | None = None, judge_device: str = "cpu") -> dict:
     """Run a generator on a protocol and draw the contact sheet (``bench sheet``; module docstring).
 
     Args:
@@ -328,7 +340,9 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
         voices: generated faces per row (the speaker's first probe utterances, sorted by id).
         real: real faces per row (usable gallery-source faces, sorted by id).
         speakers: identity ids to show instead of the first ``k``.
-        seed, model_args, data_root, data_dir, device, batch_size, use_cache, progress, split: as ``run_many``.
+        seed, model_args, data_root, data_dir, device, batch_size, use_cache, progress, split, judge_device: as
+            ``run_many``.
+        judge: the judge whose embeddings give the per-speaker scores (registry name; None: the default).
         tile: tile side in pixels.
 
     Returns:
@@ -346,7 +360,8 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
     capture = Capture(keep_per_speaker=voices)
     result = run_many(model, [protocol], dataset, data_root=data_root, data_dir=data_dir, device=device, seed=seed,
                       batch_size=batch_size, model_args=model_args, use_cache=use_cache, progress=progress,
-                      split=split, write=False, on_batch=capture.on_batch, before_scoring=capture.before_scoring)[0]
+                      split=split, write=False, on_batch=capture.on_batch, before_scoring=capture.before_scoring,
+                      **({"judge": judge} if judge else {}), judge_device=judge_device)[0]
     plan = capture.plans[protocol]
     eligible = sorted({p.split("/", 1)[0] for p in plan.probes})
     if speakers:
@@ -387,11 +402,15 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
                              real=[load_image(f.path) for f in faces], score=score))
     overall = next(iter(result["scores"].items()), None)
     title = f"{result['generator']['name']} on {dataset} · {protocol} v{result['protocol']['version']} · seed {seed}"
+    from benchmark.judges import DEFAULT_JUDGE
+
+    if judge and judge != DEFAULT_JUDGE:
+        title += f" · judge {judge}"
     if overall:
         from benchmark.leaderboard import is_percent
 
         value = overall[1]["value"]
         title += f" · {overall[0]} {value:.1%} overall" if is_percent(overall[0]) else f" · {overall[0]} {value:.4g} overall"
-    path = draw_sheet(rows, title, voices, real, out, gen_label=f"generated from the voice (first {voices} utterance{'s' if voices > 1 else ''})",
+    path = draw_sheet(rows, title, voices, real, out, gen_label=generated_label(result["generator"], voices),
                       real_label=f"real faces ({gallery})", tile=tile)
     return {"path": str(path), "size": sheet_size(len(rows), voices, real, tile), "speakers": chosen, "result": result}

@@ -42,6 +42,10 @@ MIN_TRIMMED_S = 0.5
 PREPROCESS_VERSION = "resemblyzer-0.1.4-preprocess_wav-rate1.3-cov0.75-min0.5s-v2"
 """Version of the steps above; part of the cache key."""
 
+WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
+"""sha256 of ``resemblyzer/pretrained.pt`` as shipped by resemblyzer 0.1.4 (computed from the installed file); the
+encoder refuses any other."""
+
 INSTALL_HINT = ('it is a dependency of this package: pip install -e ".[dev]" installs it (see README "Install"; '
                 'without a C compiler for webrtcvad: pip install webrtcvad-wheels, then pip install --no-deps '
                 'resemblyzer==0.1.4)')
@@ -77,18 +81,23 @@ class SpeakerEncoder:
 
     Attributes:
         weights_sha256: sha256 of resemblyzer's ``pretrained.pt`` (recorded in generator metas).
+
+    Raises:
+        BenchError: resemblyzer is missing, or its ``pretrained.pt`` is not the expected file (``WEIGHTS_SHA256``).
     """
 
     def __init__(self, device: str = "cpu", cache: bool = True):
-        import hashlib
         from pathlib import Path
+
+        from benchmark.judges.base import check_model_file
 
         rz = import_resemblyzer()
         self._rz = rz
+        weights = Path(rz.__file__).resolve().parent / "pretrained.pt"  # checked before it is loaded
+        self.weights_sha256 = check_model_file(weights, WEIGHTS_SHA256, "resemblyzer voice encoder weights",
+                                               "Reinstall it: `pip install --force-reinstall resemblyzer==0.1.4`.")
         self.device = torch.device(device)
         self.encoder = rz.VoiceEncoder(device=self.device, verbose=False).eval()
-        weights = Path(rz.__file__).resolve().parent / "pretrained.pt"
-        self.weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
         self.use_cache = cache
         self._key_suffix = f"|resemblyzer|{self.weights_sha256}|{PREPROCESS_VERSION}"
 

@@ -13,7 +13,7 @@ Folder layout (one image per probe utterance; ``bench trials`` lists them)::
 
 Extensions ``.png``, ``.jpg``, ``.jpeg`` (any case). Images may have any size of at least 32×32 px, and sizes
 may differ between images (then they are scored one at a time; nothing is resized here — the judge's own
-preprocessing, ``benchmark.judge``, does what it does to every generator's faces). Modes are converted as
+preprocessing, ``benchmark.judges``, does what it does to every generator's faces). Modes are converted as
 ``benchmark.images.load_image`` documents: greyscale and palette images are expanded to RGB, RGBA / LA are
 composited onto white, EXIF orientation is not applied. PNG is lossless; a JPEG is scored as it decodes.
 Files and folders whose names start with '.' are ignored (``.DS_Store``, ``.ipynb_checkpoints``).
@@ -392,7 +392,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
           device: str = "cpu", seed: int = 0, batch_size: int = 16, out: str | os.PathLike[str] | None = None,
           results_dir: str | os.PathLike[str] | None = None, split: str | None = None,
           holdout_rule: str = "", reference: str = "", use_cache: bool = True, progress: bool = True,
-          write: bool = True, strict: bool = True) -> list[dict]:
+          write: bool = True, strict: bool = True, judge: str | None = None, judge_device: str = "cpu") -> list[dict]:
     """Score a folder of face images (``bench score``) on one or more protocols, as ``bench run`` would.
 
     Args:
@@ -404,13 +404,15 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
             be a registered generator's name).
         allow_missing: score missing/unreadable faces as failed trials (module docstring) instead of raising.
         citation, revision, trained_against_judge, training_datasets: recorded in the generator meta.
-        data_root, data_dir, device, seed, split, use_cache, progress, strict: as in ``benchmark.engine.run_many``.
+        data_root, data_dir, device, seed, split, use_cache, progress, strict, judge, judge_device: as in
+            ``benchmark.engine.run_many`` (``judge`` None: the default judge).
         reference: "ceiling" or "chance" marks the row as a reference (``FolderGenerator``); "" for a method.
         holdout_rule: the held-out rule the model's training followed (``benchmark.heldout.HOLDOUT_RULE`` lets
             ``id-topk-seen`` score it; "" declares none).
         batch_size: faces per judge batch; forced to 1 when the folder's image sizes differ (scores never
             depend on it).
-        out: result file (single protocol only); default ``<results_dir>/<dataset>/<name>/<protocol>-seed<seed>.json``.
+        out: result file (single protocol only); default ``<results_dir>/<dataset>/<name>/<protocol>-seed<seed>.json``
+            (``-judge-<judge>`` before ``.json`` for a judge other than the default: ``engine.default_result_path``).
         results_dir: the folder results are written to (default ``benchmark.settings.results_dir()``, as
             ``run_many``); checked, with ``out``, before any work.
         write: write the result files.
@@ -425,6 +427,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
         BenchError: as ``run_many``.
     """
     from benchmark.engine import default_result_path, expand_protocols, run_many
+    from benchmark.judges import DEFAULT_JUDGE, judge_class
     from benchmark.registry import MODELS
     from benchmark.results import write_result
 
@@ -437,11 +440,13 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
     from benchmark.settings import results_dir as default_results_dir
 
     check_run_args(batch_size, seed)
+    judge = judge or DEFAULT_JUDGE
+    judge_class(judge)  # an unknown or unavailable judge is refused before any work
     results_dir = Path(results_dir) if results_dir is not None else default_results_dir()
     if write:
         check_outputs(out, results_dir)
         for spec in specs if not out else []:
-            check_out_file(default_result_path(results_dir, dataset, name, spec.name, seed),
+            check_out_file(default_result_path(results_dir, dataset, name, spec.name, seed, judge),
                            fix="Move it away or pass another --results-dir.")
     if allow_missing:
         refused = [f"{s.name} (task {s.task})" for s in specs if not _task_accepts_failures(s.task)]
@@ -473,7 +478,8 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
 
     results = run_many(FOLDER_SPEC, [s.name for s in specs], dataset, data_root=data_root, data_dir=data_dir,
                        device=device, seed=seed, batch_size=batch_size, model_args=model_args, write=False, split=split,
-                       use_cache=use_cache, progress=progress, strict=strict, before_scoring=before_scoring)
+                       use_cache=use_cache, progress=progress, strict=strict, before_scoring=before_scoring,
+                       judge=judge, judge_device=judge_device)
     generator = seen.get("generator")
     for result in results:
         if "skipped" in result:
@@ -490,7 +496,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
         }
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), result["dataset"]["id"], name,
-                                                             result["protocol"]["name"], seed)
+                                                             result["protocol"]["name"], seed, judge)
             write_result(path, result)
             result["path"] = str(path)
     return results
@@ -502,12 +508,14 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
 @honours_no_cache
 def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int = 0,
                    data_root: str | os.PathLike[str] | None = None, data_dir: str | os.PathLike[str] | None = None,
-                   split: str | None = None, use_cache: bool = True, progress: bool = False, strict: bool = True):
+                   split: str | None = None, use_cache: bool = True, progress: bool = False, strict: bool = True,
+                   judge: str | None = None, judge_device: str = "cpu"):
     """Build the frozen trials of protocols on a dataset without running a generator.
 
     The same steps, in the same order, as the first half of ``benchmark.engine.run_many`` (real faces embedded
     through the judge cache, then each task's ``build``), so the probes and the trials' sha256 are those a run
-    with the same seed uses (a test holds the two together).
+    with the same seed uses (a test holds the two together). ``judge`` (a registry name; None: the default) embeds
+    the real faces, as ``run_many``'s ``judge`` does.
 
     Returns:
         ``(manifest, plans, skipped)``: ``plans`` maps protocol name -> ``(spec, Plan)``; ``skipped`` maps a
@@ -521,25 +529,30 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
     from benchmark.engine import embed_real_faces, freeze_trials, resolve_specs
     from benchmark.preflight import check_cache
     from benchmark.errors import ProtocolUnavailable
-    from benchmark.judge import DlibJudge
+    from benchmark.judges import DEFAULT_JUDGE, judge_class, make_judge
     from benchmark.settings import cache_dir
     from benchmark.tasks import get_task
 
     specs = resolve_specs(protocols, split)
     check_cache(use_cache)
+    judge = judge or DEFAULT_JUDGE
+    judge_class(judge)  # refused before any work
     manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir, progress=progress)
     specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # as run_many does (vox1-s2f's gallery)
     tasks = {spec.name: get_task(spec.task) for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
         raise BenchError("protocols with different gallery sources cannot share one run; export them separately.")
     cache = EmbeddingCache(cache_dir() / "embeddings.sqlite" if use_cache else None)
+    face_judge = None
     try:
-        judge = DlibJudge(cache=cache)
+        face_judge = make_judge(judge, cache=cache, device=judge_device)
         needed = {}
         for spec in specs:
             needed.update({f.id: f for f in tasks[spec.name].faces_needed(manifest, spec)})
-        real = embed_real_faces(judge, sorted(needed.values(), key=lambda f: f.id), progress=progress)
+        real = embed_real_faces(face_judge, sorted(needed.values(), key=lambda f: f.id), progress=progress)
     finally:
+        if face_judge is not None:
+            face_judge.close()
         cache.close()
     plans, skipped = {}, {}
     for spec in specs:
@@ -561,7 +574,8 @@ UTTERANCE_COLUMNS = ("utterance", "identity", "gender", "audio", "image", "proto
 def export_trials(protocols: Sequence[str], dataset: str, out: str | os.PathLike[str], *, seed: int = 0,
                   data_root: str | os.PathLike[str] | None = None, data_dir: str | os.PathLike[str] | None = None,
                   trials_dir: str | os.PathLike[str] | None = None, split: str | None = None,
-                  use_cache: bool = True, progress: bool = False, strict: bool = True) -> dict:
+                  use_cache: bool = True, progress: bool = False, strict: bool = True,
+                  judge: str | None = None, judge_device: str = "cpu") -> dict:
     """Write the utterances a submitter must make faces for (``bench trials``).
 
     ``out`` is a CSV (UTF-8, LF, header ``utterance,identity,gender,audio,image,protocols``), one row per probe
@@ -585,7 +599,8 @@ def export_trials(protocols: Sequence[str], dataset: str, out: str | os.PathLike
         check_writable_dir(trials_dir, "--trials-dir", "Choose a writable folder.")
     manifest, plans, skipped = plan_protocols(protocols, dataset, seed=seed, data_root=data_root,
                                               data_dir=data_dir, split=split, use_cache=use_cache,
-                                              progress=progress, strict=strict)
+                                              progress=progress, strict=strict, judge=judge,
+                                              judge_device=judge_device)
     users: dict[str, list[str]] = {}
     for name, (_, plan) in plans.items():
         for utt in plan.probes:

@@ -46,7 +46,7 @@ Determinism: every random draw comes from ``numpy.random.default_rng(SeedSequenc
 item index]))``, so each file depends only on ``(n_identities, seed, TOY_VERSION)`` and its own indices,
 never on generation order. Same inputs, same library versions → byte-identical files.
 
-Measured with the judge (``benchmark.judge.DlibJudge``: dlib HOG detector with one upsampling, 5-point
+Measured with the judge (``benchmark.judges.dlib_bin.DlibJudge``: dlib HOG detector with one upsampling, 5-point
 alignment, ResNet embedder, Euclidean distance) on the default world (48 identities, seed 0, TOY_VERSION 1).
 1:2 matching, gender-stratified: for each of the 16 test speakers, each of the 7 test imposters of the same
 gender and each of the 6 photo slots ``p``, the gallery is (speaker's photo ``p``, imposter's photo ``p``) from

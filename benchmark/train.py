@@ -11,8 +11,9 @@ What a run does:
   asking for a test identity (``identities=`` / ``--identities``) is refused with a ``BenchError``. Voices go
   through the Wen et al. front end (``benchmark.voice``: VAD, 64-bin log mel, per-bin normalisation) once;
   faces (every source, blank ones excluded) are centre-cropped and resized to the recipe's image size. When a
-  recipe needs them, the judge's embeddings of the training faces (``DlibJudge``, cached) and resemblyzer
-  speaker embeddings of the training voices (``benchmark.speaker``, cached) are added.
+  recipe needs them, the judge's embeddings of the training faces (the default judge,
+  ``benchmark.judges.DEFAULT_JUDGE``, cached) and resemblyzer speaker embeddings of the training voices
+  (``benchmark.speaker``, cached) are added.
 * **Recipe**: each baseline module defines a recipe class (``RECIPES``) with its defaults, its modules and
   optimisers, its stages (e.g. voice pre-training, then the GAN) as fractions of ``--steps``, one
   ``step(stage, data, batch_size, generator) -> {loss name: value}`` and ``infer``. The ``"loss"`` entry is the
@@ -200,12 +201,16 @@ def load_train_data(manifest, identities: Sequence[str] | None = None, image_siz
     )
     if "judge" in needs:
         from benchmark.cache import EmbeddingCache
-        from benchmark.judge import DlibJudge
+        from benchmark.judges import DEFAULT_JUDGE, make_judge
         from benchmark.settings import cache_dir
 
         cache = EmbeddingCache(cache_dir() / "embeddings.sqlite")
         try:
-            emb = DlibJudge(cache=cache).embed(originals, progress="train data: judge" if progress else None)
+            judge = make_judge(DEFAULT_JUDGE, cache=cache)
+            try:
+                emb = judge.embed(originals, progress="train data: judge" if progress else None)
+            finally:
+                judge.close()
         finally:
             cache.close()
         data.judge = torch.from_numpy(emb.vectors)

@@ -22,14 +22,13 @@ probe's clip) the pool is all the speaker's usable faces ("other-source"), as be
 
 from __future__ import annotations
 
-import hashlib
-import io
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from benchmark.columns import Column, as_column, csv_chunks, csv_sha256
 from benchmark.data import Manifest
 from benchmark.errors import ProtocolUnavailable
 from protocols.spec import ProtocolSpec
@@ -40,13 +39,16 @@ TRIAL_RULE_VERSION = 1
 class CsvTrialFile:
     """What every stored trial set shares: ``sha256`` and an atomic ``save`` of its ``to_csv()`` bytes."""
 
-    def to_csv(self) -> bytes:  # pragma: no cover - each trial set defines its own file form
+    def csv_chunks(self):  # pragma: no cover - each trial set defines its own file form
         raise NotImplementedError
+
+    def to_csv(self) -> bytes:
+        return b"".join(self.csv_chunks())
 
     @property
     def sha256(self) -> str:
-        """sha256 (hex) of ``to_csv()``: the trials hash that results record."""
-        return hashlib.sha256(self.to_csv()).hexdigest()
+        """sha256 (hex) of ``to_csv()``: the trials hash that results record (streamed over ``csv_chunks``)."""
+        return csv_sha256(self.csv_chunks())
 
     def save(self, path: Path) -> Path:
         """Write ``to_csv()`` atomically to ``path`` and return it."""
@@ -58,7 +60,8 @@ class CsvTrialFile:
 
 @dataclass
 class Trials(CsvTrialFile):
-    """A frozen trial set for 1:2 matching; each column a list of N strings.
+    """A frozen trial set for 1:2 matching; each column a ``benchmark.columns.Column`` of N strings (integer codes
+    into an id table; lists of strings given to the constructor are converted).
 
     Attributes:
         probe: probe utterance ids.
@@ -70,28 +73,31 @@ class Trials(CsvTrialFile):
         excluded: identities left out, with reasons.
     """
 
-    probe: list[str]
-    speaker: list[str]
-    true_face: list[str]
-    imposter: list[str]
-    imposter_face: list[str]
-    stratum: list[str]
+    probe: Column
+    speaker: Column
+    true_face: Column
+    imposter: Column
+    imposter_face: Column
+    stratum: Column
     excluded: list[dict] = field(default_factory=list)
     true_face_tiers: dict = field(default_factory=dict)
 
     COLUMNS = ("probe", "speaker", "true_face", "imposter", "imposter_face", "stratum")
 
+    def __post_init__(self) -> None:
+        for name in self.COLUMNS:
+            setattr(self, name, as_column(getattr(self, name)))
+
     def __len__(self) -> int:
         return len(self.probe)
 
+    def csv_chunks(self):
+        """The file form in pieces (``benchmark.columns.csv_chunks``): header + one line per trial."""
+        return csv_chunks([], self.COLUMNS, [getattr(self, c) for c in self.COLUMNS])
+
     def to_csv(self) -> bytes:
         """The canonical file form: header + one line per trial, comma-separated, LF line ends, UTF-8."""
-        buf = io.StringIO()
-        buf.write("trial," + ",".join(self.COLUMNS) + "\n")
-        for i, row in enumerate(zip(*(getattr(self, c) for c in self.COLUMNS))):
-            buf.write(f"{i}," + ",".join(row) + "\n")
-        return buf.getvalue().encode("utf-8")
-
+        return b"".join(self.csv_chunks())
 
 
 def trial_rng(spec: ProtocolSpec, seed: int) -> np.random.Generator:
@@ -138,12 +144,17 @@ def true_face_pool(spec: ProtocolSpec, utterance_id: str, faces: list[str]) -> t
     return faces, "same-clip"
 
 
-def tier_counts(tiers: list[str]) -> dict:
+def tier_counts(tiers: list[str] | dict[str, int]) -> dict:
     """``{"rule": TRUE_FACE_RULE, "trials": {tier: count}}`` for a VoxCeleb1 gallery's trial tiers (every tier
-    listed, zeros included), or ``{}`` when every tier is "other-source" (nothing to report)."""
-    if not tiers or all(t == "other-source" for t in tiers):
+    listed, zeros included), or ``{}`` when every tier is "other-source" (nothing to report).
+
+    Args:
+        tiers: the tier of each trial, or ``{tier: number of trials}``.
+    """
+    counts = tiers if isinstance(tiers, dict) else {t: sum(x == t for x in tiers) for t in set(tiers)}
+    if not any(n for t, n in counts.items() if t != "other-source"):
         return {}
-    return {"rule": TRUE_FACE_RULE, "trials": {t: sum(x == t for x in tiers) for t in TRUE_FACE_TIERS}}
+    return {"rule": TRUE_FACE_RULE, "trials": {t: int(counts.get(t, 0)) for t in TRUE_FACE_TIERS}}
 
 
 def drop_single_face_identities(manifest: Manifest, source: str, who: str = "the oracle") -> Manifest:
@@ -236,22 +247,47 @@ def build_match_trials(manifest: Manifest, spec: ProtocolSpec, seed: int, usable
 
     rng = trial_rng(spec, seed)
     k = spec.trials_per_probe
-    cols: dict[str, list[str]] = {c: [] for c in Trials.COLUMNS}
-    tiers: list[str] = []
-    for speaker in speakers:
+    ident_table = sorted(gallery)  # identity codes: speakers and imposters
+    icode = {ident: c for c, ident in enumerate(ident_table)}
+    face_table = [f for ident in ident_table for f in gallery[ident]]  # face codes: the galleries, concatenated
+    sizes = np.asarray([len(gallery[ident]) for ident in ident_table], dtype=np.int64)  # [I]
+    offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)  # [I] first face code of each identity
+    fcode = {f: c for c, f in enumerate(face_table)} if spec.gallery_source == "voxceleb" else {}
+    probe_table: list[str] = []
+    probe_speaker: list[int] = []
+    tiers: dict[str, int] = {}
+    n_rows = sum(len(manifest.utterances_of(s)) for s in speakers) * k
+    true_code = np.empty(n_rows, dtype=np.int64)
+    imp_code = np.empty(n_rows, dtype=np.int64)
+    imp_face = np.empty(n_rows, dtype=np.int64)
+    row = 0
+    for speaker in speakers:  # the draws of the rule, in its order; one vectorised call per draw group
         key = stratum(speaker) if spec.stratify_by == "gender" else "all"
-        others = [i for i in pools[key] if i != speaker]
+        others = np.asarray([icode[i] for i in pools[key] if i != speaker], dtype=np.int64)  # [O]
+        other_sizes = sizes[others]  # [O]
+        start = row
         for utt in manifest.utterances_of(speaker):
             pool, tier = true_face_pool(spec, utt.id, gallery[speaker])
-            tiers += [tier] * k
-            true_idx = rng.integers(0, len(pool), size=k)
-            imp_idx = rng.integers(0, len(others), size=k)
-            imp_ids = [others[j] for j in imp_idx]
-            imp_face_idx = [int(rng.integers(0, len(gallery[i]))) for i in imp_ids]
-            cols["probe"] += [utt.id] * k
-            cols["speaker"] += [speaker] * k
-            cols["true_face"] += [pool[j] for j in true_idx]
-            cols["imposter"] += imp_ids
-            cols["imposter_face"] += [gallery[i][j] for i, j in zip(imp_ids, imp_face_idx)]
-            cols["stratum"] += [stratum(speaker)] * k
-    return Trials(**cols, excluded=excluded, true_face_tiers=tier_counts(tiers))
+            tiers[tier] = tiers.get(tier, 0) + k
+            true_idx = rng.integers(0, len(pool), size=k)  # [k]
+            imp_idx = rng.integers(0, len(others), size=k)  # [k]
+            # one draw per trial over the imposter's faces: Generator.integers with an array bound draws element by
+            # element from the same stream, exactly as k scalar calls (tests/test_columnar.py checks it)
+            imp_face[row:row + k] = rng.integers(0, other_sizes[imp_idx])
+            if fcode:
+                true_code[row:row + k] = np.asarray([fcode[f] for f in pool], dtype=np.int64)[true_idx]
+            else:  # pool == the speaker's gallery
+                true_code[row:row + k] = offset[icode[speaker]] + true_idx
+            imp_code[row:row + k] = others[imp_idx]
+            probe_table.append(utt.id)
+            probe_speaker.append(icode[speaker])
+            row += k
+        imp_face[start:row] += offset[imp_code[start:row]]
+    probe = Column(probe_table, np.repeat(np.arange(len(probe_table), dtype=np.int64), k))
+    speaker_codes = np.repeat(np.asarray(probe_speaker, dtype=np.int64), k)
+    genders = sorted({stratum(i) for i in ident_table})
+    gender_code = np.asarray([genders.index(stratum(i)) for i in ident_table], dtype=np.int64)
+    return Trials(probe=probe, speaker=Column(ident_table, speaker_codes), true_face=Column(face_table, true_code),
+                  imposter=Column(ident_table, imp_code), imposter_face=Column(face_table, imp_face),
+                  stratum=Column(genders, gender_code[speaker_codes]), excluded=excluded,
+                  true_face_tiers=tier_counts(tiers))

@@ -20,6 +20,7 @@ PROTOCOLS: dict[str, str] = {
     "age": "protocols.attributes:AGE",
     "consistency": "protocols.consistency:CONSISTENCY",
     "detect": "protocols.detect:DETECT",
+    "realism": "protocols.realism:REALISM",
 }
 
 

@@ -370,7 +370,7 @@ def test_judge_agrees_with_dlib_judge(vox1_mini, vox1_s2f, tmp_path):
     from PIL import Image
 
     from benchmark.cache import EmbeddingCache
-    from benchmark.judge import DlibJudge
+    from benchmark.judges.dlib_bin import DlibJudge
     from benchmark.judges.dlib_torch import DlibTorchJudge
 
     paths = (sorted((vox1_mini / "vggface").glob("*/*.jpg"))[::12]

@@ -433,7 +433,7 @@ def test_real_faces_smaller_than_the_judge_minimum_are_excluded_and_counted(tmp_
     from benchmark.cache import EmbeddingCache
     from benchmark.data import Face
     from benchmark.engine import embed_real_faces
-    from benchmark.judge import DlibJudge
+    from benchmark.judges.dlib_bin import DlibJudge
 
     rng = np.random.default_rng(0)
     faces = []

@@ -22,7 +22,7 @@ def test_fallback_box_is_aligned_with_the_landmarks():
     import dlib
     from PIL import Image
 
-    from benchmark.judge import CHIP_SIZE, DlibJudge
+    from benchmark.judges.dlib_bin import CHIP_SIZE, DlibJudge
 
     judge = DlibJudge()
     image = np.random.default_rng(1).integers(0, 256, (180, 220, 3), dtype=np.uint8)  # no face to detect
@@ -38,7 +38,7 @@ def test_fallback_box_is_aligned_with_the_landmarks():
 def test_dlib_version_is_part_of_the_cache_key_and_the_result(monkeypatch):
     import dlib
 
-    from benchmark.judge import DlibJudge
+    from benchmark.judges.dlib_bin import DlibJudge
 
     a = DlibJudge()
     assert dlib.__version__ in a.info.library
@@ -86,3 +86,21 @@ def test_blank_generated_faces_are_failed_trials(vox1_mini):
         s = out["feature"]["scores"][metric]
         assert s["n"] == 0 and s["failed_excluded"] == out["feature"]["trials"]["count"] and "failed" in s["flag"]
     assert out["consistency"]["scores"]["ratio"]["n"] == 0
+
+
+@pytest.mark.realdata
+def test_dlib_worker_processes_give_the_embeddings_of_one_process(vox1_mini):
+    """The default judge spreads whole batches over worker processes; each runs the same calls on the same batch."""
+    from benchmark.datasets import load_dataset
+    from benchmark.images import load_image
+    from benchmark.judges.dlib_bin import POOL_MIN_IMAGES, DlibJudge
+
+    faces = sorted(load_dataset("vox1-mini", data_root=vox1_mini).faces, key=lambda f: f.id)
+    images = [im for im in (load_image(f.path) for f in faces) if not is_blank(im)][:POOL_MIN_IMAGES]
+    one = DlibJudge(workers=0).embed(images)
+    with DlibJudge(workers=2, batch_size=8) as judge:
+        pooled = judge.embed(images)
+        assert judge._pool is not None  # the pool did the work
+    # batch size 8 in the workers against 32 in one process: dlib's descriptors do not depend on the batch
+    np.testing.assert_array_equal(pooled.vectors, one.vectors)
+    np.testing.assert_array_equal(pooled.aligned, one.aligned)

@@ -141,3 +141,27 @@ def test_empty_results_folder_still_shows_the_reported_numbers(tmp_path):
     assert "## vox1-vggface" in output.readme and "No measured result on this dataset yet" in output.readme
     rows = list(csv.DictReader(io.StringIO(output.files["tables/vox1-vggface/stratified.csv"])))
     assert {r["kind"] for r in rows} == {REPORTED} and len(rows) == 4
+
+
+def test_judge_agreement_is_kendall_tau_of_the_two_judges_rankings():
+    from benchmark.leaderboard import MEASURED, Row, Table, judge_agreement
+
+    def table(judge, values, metric="accuracy", protocol="stratified"):
+        return Table(dataset="d", protocol=protocol, version=2, judge=judge, judge_id=judge, metrics=[metric],
+                     rows=[Row(generator=g, kind=MEASURED, scores={metric: (v, None, None)}) for g, v in values.items()])
+
+    a = {"g1": 0.9, "g2": 0.7, "g3": 0.6, "g4": 0.5}
+    same = table("x", a), table("y", {g: v / 2 for g, v in a.items()})  # same order, other scale
+    [r] = judge_agreement(list(same))
+    assert (r.tau, r.n, r.disagree) == (1.0, 4, ())
+    [r] = judge_agreement([table("x", a), table("y", {g: -v for g, v in a.items()})])
+    assert r.tau == -1.0 and len(r.disagree) == 6
+    swapped = dict(a, g1=0.65)  # judge y puts g1 between g2 and g3: pair (g1, g2) discordant
+    [r] = judge_agreement([table("x", a), table("y", swapped)])
+    assert abs(r.tau - 4 / 6) < 1e-12 and r.disagree == ("g1 > g2 (x) / g2 > g1 (y)",)
+    # lower-is-better metric: the discordant pair is named the other way round; only common generators count
+    low = [table("x", {"g1": 1.0, "g2": 2.0, "g3": 3.0}, "l2"), table("y", {"g1": 2.5, "g2": 2.0, "g3": 3.0, "g9": 0}, "l2")]
+    [r] = judge_agreement(low)
+    assert r.n == 3 and r.disagree == ("g1 > g2 (x) / g2 > g1 (y)",)
+    # different protocols or a single judge: nothing to compare
+    assert judge_agreement([table("x", a), table("y", a, protocol="unstratified")]) == []

@@ -76,3 +76,12 @@ def test_other_tasks_are_skipped_with_a_note():
     result = {"protocol": {"name": "feature", "spec": {"task": "feature"}}, "scores": {}}
     assert margin_plots([result], capture=None, log=notes.append) == {}
     assert "no similarity margin" in notes[0]
+
+
+def test_sheet_heading_never_says_from_the_voice_for_a_ceiling_reference():
+    from benchmark.sheet import generated_label
+
+    # Speech2Face's face2face (scored with --reference ceiling) and the oracle are drawn from the true face
+    assert "NOT drawn from the voice" in generated_label({"name": "speech2face-face2face", "reference": "ceiling"}, 2)
+    assert "from the voice" in generated_label({"name": "speech2face-released", "reference": ""}, 1)
+    assert "NOT" not in generated_label({"name": "wen-gan"}, 1)

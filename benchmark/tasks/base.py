@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from benchmark.aggregate import summarize
+from benchmark.columns import Column, as_column, factorize
 from protocols.spec import ProtocolSpec
 
 
@@ -86,13 +87,15 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
 
     Args:
         values: metric name -> float ``[N]`` per-trial values (all of the same N trials).
-        identities: length-N speaker identity of each trial (the bootstrap unit).
-        strata: length-N stratum label of each trial, or None for no breakdown.
+        identities: length-N speaker identity of each trial (the bootstrap unit): a list of ids or a
+            ``benchmark.columns.Column`` (read from its codes, without per-trial Python).
+        strata: length-N stratum label of each trial (list or ``Column``), or None for no breakdown.
         spec: gives the bootstrap count and the CI level.
         seed: bootstrap seed.
         stratum_key: prefix of the stratum names ("gender" -> "gender=f").
         imposters: None when a trial involves only its speaker (one-way identity bootstrap); else the other
-            identities of each trial — a length-N list of ids (1:2) or of equal-length id lists (1:N) — and the
+            identities of each trial — a length-N list of ids (1:2) or of equal-length id lists (1:N), or a
+            ``Column`` (1-D, or joined ``[N, M]``) — and the
             two-way pigeonhole bootstrap over speakers and imposters is used (``benchmark.aggregate``). Sliced
             with the trials for each stratum.
 
@@ -105,17 +108,27 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
         ValueError: ``imposters`` of the wrong length or ragged.
     """
     kw = dict(n_boot=spec.bootstrap, level=spec.ci_level, seed=seed)
+    identities = as_column(identities)
     scores = {m: _summary(v, identities, imposters, kw) for m, v in values.items()}
     by_stratum: dict = {}
     if strata is not None:
-        for s in sorted(set(strata)):
-            rows = [i for i, x in enumerate(strata) if x == s]
-            idx = torch.tensor(rows, dtype=torch.long)
-            ids = [identities[i] for i in rows]
-            imps = None if imposters is None else [imposters[i] for i in rows]
-            by_stratum[f"{stratum_key}={s}"] = {m: _summary(v[idx.to(v.device)], ids, imps, kw)
+        names, inverse = factorize(strata)  # sorted stratum labels, [N] index
+        for j, s in enumerate(names.tolist()):
+            rows = np.flatnonzero(inverse == j)  # [N_s]
+            idx = torch.from_numpy(rows)
+            by_stratum[f"{stratum_key}={s}"] = {m: _summary(v[idx.to(v.device)], identities[rows],
+                                                            _take(imposters, rows), kw)
                                                 for m, v in values.items()}
     return scores, by_stratum
+
+
+def _take(imposters, rows: np.ndarray):
+    """``imposters`` (None, a ``Column`` or a list) at ``rows``."""
+    if imposters is None:
+        return None
+    if isinstance(imposters, Column):
+        return imposters[rows]
+    return [imposters[i] for i in rows.tolist()]
 
 
 def _summary(values: torch.Tensor, identities: list[str], imposters, kw: dict) -> dict:
@@ -134,9 +147,8 @@ def _summary(values: torch.Tensor, identities: list[str], imposters, kw: dict) -
     if n_failed == values.numel():
         return {"value": float("nan"), "ci95": [float("nan"), float("nan")], "n": 0, "n_identities": 0,
                 "failed_excluded": n_failed, "flag": note}
-    keep = (~failed).nonzero().flatten().cpu().tolist()
-    out = summarize(values[~failed], [identities[i] for i in keep],
-                    imposters=None if imposters is None else [imposters[i] for i in keep], **kw)
+    keep = (~failed).nonzero().flatten().cpu().numpy()
+    out = summarize(values[~failed], as_column(identities)[keep], imposters=_take(imposters, keep), **kw)
     out["failed_excluded"] = n_failed
     out["flag"] = "; ".join(filter(None, [out.get("flag"), note]))
     return out

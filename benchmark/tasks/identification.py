@@ -12,7 +12,8 @@ Trial rule, version 1 (``build``):
   * nothing is drawn at random; the trial file lists the probes and, in its context lines, the reference set and
     the held-out videos, so its sha256 pins both.
 
-Score: cosine similarity matrix ``[T, R]`` of generated faces against the reference centroids (mean of the
+Score: cosine similarities ``[T, R]`` of generated faces against the reference centroids, computed and ranked block
+by block within a memory budget (``benchmark.metrics.blockwise_topk_hits``) (mean of the
 L2-normalised embeddings of each identity's gallery faces), ``benchmark.metrics.topk_hits`` for the k values of
 ``spec.ks`` below R (top-k ≥ R is 1 for any generator: not scored, stated in ``info``); 95 % identity-bootstrap CI,
 per speaker gender. The CI is the one-way bootstrap over speakers (``benchmark.aggregate``): it is conditional on the
@@ -26,7 +27,7 @@ import torch
 from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.heldout import HOLDOUT_RULE, held_out_videos
-from benchmark.metrics import cosine_similarity_matrix, cosine_similarity_rows, topk_hits
+from benchmark.metrics import blockwise_topk_hits, cosine_similarity_rows
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
                                        pool_centroids, tier_counts, true_face_pool, usable_gallery)
@@ -104,13 +105,13 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
                                spec.normalise_centroid)  # [R, D]
     gen = generated_rows(generated, trials["probe"], dev, spec.normalise_embeddings)  # [T, D]
     ref_index = {ident: k for k, ident in enumerate(reference)}
-    target = torch.tensor([ref_index[s] for s in trials["speaker"]], dtype=torch.long, device=dev)  # [T]
+    target = torch.from_numpy(trials["speaker"].lookup(ref_index)).to(dev)  # [T]
     ks = plan.info["ks"]
-    sims = cosine_similarity_matrix(gen, centroids)  # [T, R]
+    own = None
     if spec.gallery_source == "voxceleb":  # TRUE_FACE_RULE: the speaker's centroid leaves out the probe's video
-        own = pool_centroids(real, trials.aux["pools"], dev, spec.normalise_embeddings, spec.normalise_centroid)
-        sims[torch.arange(len(target), device=dev), target] = cosine_similarity_rows(gen, own)  # [T]
-    hits = topk_hits(sims, target, ks)  # [T, K]
+        pool = pool_centroids(real, trials.aux["pools"], dev, spec.normalise_embeddings, spec.normalise_centroid)
+        own = cosine_similarity_rows(gen, pool)  # [T]
+    hits = blockwise_topk_hits(gen, centroids, target, ks, own=own)  # [T, K], [block, R] similarities at a time
     values = {f"top-{k}": hits[:, j] for j, k in enumerate(ks)}
     scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
     info = {"chance": {f"top-{k}": k / len(reference) for k in ks}, "reference_identities": len(reference),

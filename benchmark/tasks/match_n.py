@@ -21,14 +21,16 @@ product over N identities inflates the trial-level noise (2^N − 1)-fold; ``ben
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from benchmark.columns import Column
 from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import l2_normalise, match_1ofn
+from benchmark.metrics import gathered_matvec, l2_normalise, match_1ofn
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
-from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, sample_distinct, tier_counts,
-                                       trial_rng, true_face_pool, usable_gallery)
+from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, sample_distinct, tier_counts, trial_rng,
+                                       true_face_pool, usable_gallery)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -72,26 +74,55 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
                                   f"identities of dataset {manifest.dataset_id!r}.")
 
     rng = trial_rng(spec, seed)
-    cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "n", "true_face", "imposters",
-                                                  "imposter_faces", "stratum")}
-    tiers: list[str] = []
+    ident_table = sorted(gallery)
+    icode = {ident: c for c, ident in enumerate(ident_table)}
+    face_table = [f for ident in ident_table for f in gallery[ident]]
+    fcode = {f: c for c, f in enumerate(face_table)}
+    sizes = np.asarray([len(gallery[ident]) for ident in ident_table], dtype=np.int64)  # [I]
+    offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)  # [I]
+    width = max(ns) - 1
+    n_trials = sum(len(manifest.utterances_of(sp)) for sp in speakers) * len(ns) * spec.trials_per_probe
+    probe_table: list[str] = []
+    probe_code = np.empty(n_trials, dtype=np.int64)
+    speaker_code = np.empty(n_trials, dtype=np.int64)
+    n_code = np.empty(n_trials, dtype=np.int64)
+    true_code = np.empty(n_trials, dtype=np.int64)
+    imp_codes = np.full((n_trials, width), -1, dtype=np.int64)  # −1: empty slot (N − 1 < width)
+    face_codes = np.full((n_trials, width), -1, dtype=np.int64)
+    tiers: dict[str, int] = {}
+    row = 0
+    integers = rng.integers
     for speaker in speakers:
-        others = [i for i in pools[key(speaker)] if i != speaker]
+        others = [icode[i] for i in pools[key(speaker)] if i != speaker]
+        other_sizes = [int(sizes[o]) for o in others]
+        other_offsets = [int(offset[o]) for o in others]
+        start = row
         for utt in manifest.utterances_of(speaker):
             pool, tier = true_face_pool(spec, utt.id, gallery[speaker])
-            for n in ns:
-                tiers += [tier] * spec.trials_per_probe
-                for _ in range(spec.trials_per_probe):
-                    true_face = pool[int(rng.integers(0, len(pool)))]
-                    imps = [others[j] for j in sample_distinct(rng, len(others), n - 1)]
-                    imp_faces = [gallery[i][int(rng.integers(0, len(gallery[i])))] for i in imps]
-                    cols["probe"].append(utt.id)
-                    cols["speaker"].append(speaker)
-                    cols["n"].append(str(n))
-                    cols["true_face"].append(true_face)
-                    cols["imposters"].append(";".join(imps))
-                    cols["imposter_faces"].append(";".join(imp_faces))
-                    cols["stratum"].append(gender_of(manifest, speaker))
+            pool_codes = [fcode[f] for f in pool]
+            probe_table.append(utt.id)
+            for n_i, n in enumerate(ns):
+                tiers[tier] = tiers.get(tier, 0) + spec.trials_per_probe
+                for _ in range(spec.trials_per_probe):  # the rule's scalar draws, in its order (module docstring)
+                    true_code[row] = pool_codes[int(integers(0, len(pool)))]
+                    picks = sample_distinct(rng, len(others), n - 1)
+                    imp_codes[row, :n - 1] = [others[j] for j in picks]
+                    face_codes[row, :n - 1] = [other_offsets[j] + int(integers(0, other_sizes[j])) for j in picks]
+                    n_code[row] = n_i
+                    row += 1
+            probe_code[row - len(ns) * spec.trials_per_probe:row] = len(probe_table) - 1
+        speaker_code[start:row] = icode[speaker]
+    n_names = [str(n) for n in ns]
+    genders = sorted({gender_of(manifest, i) for i in ident_table})
+    gender_code = np.asarray([genders.index(gender_of(manifest, i)) for i in ident_table], dtype=np.int64)
+    speaker_codes = speaker_code
+    cols = {"probe": Column(probe_table, probe_code),
+            "speaker": Column(ident_table, speaker_codes),
+            "n": Column(n_names, n_code),
+            "true_face": Column(face_table, true_code),
+            "imposters": Column(ident_table, imp_codes),
+            "imposter_faces": Column(face_table, face_codes),
+            "stratum": Column(genders, gender_code[speaker_codes])}
     trials = TrialTable(cols, excluded=excluded)
     smallest = min(pools, key=lambda k: len(pools[k])) if spec.stratify_by else "all"
     info = {"ns": ns, "ns_capped": capped, "eligible_speakers": len(speakers)}
@@ -101,7 +132,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
         info["cap_reason"] = (f"only {n_max} eligible identities"
                               + (f" in the smaller stratum (gender={smallest})" if spec.stratify_by else "")
                               + f": N = {capped} not scored")
-    return Plan(trials=trials, probes=sorted(set(cols["probe"])), info=info)
+    return Plan(trials=trials, probes=sorted(probe_table), info=info)
 
 
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
@@ -111,18 +142,20 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     dev = torch.device(device)
     gen = l2_normalise(torch.from_numpy(generated.vectors).to(dev))  # [U, D]
     faces = l2_normalise(torch.from_numpy(real.vectors).to(dev))  # [F, D]
-    g_index, f_index = generated.index(), real.index()
+    gi_all = torch.from_numpy(trials["probe"].lookup(generated.index())).to(dev)  # [T_all]
+    f_index = real.index()
+    true_all = trials["true_face"].lookup(f_index)  # [T_all]
+    imp_all = trials["imposter_faces"].lookup(f_index)  # [T_all, M_max], −1 padding
+    n_of = np.asarray([int(x) for x in trials["n"].table], dtype=np.int64)[trials["n"].codes]  # [T_all]
     scores, strata = {}, {}
     for n in plan.info["ns"]:
-        rows = [i for i, x in enumerate(trials["n"]) if x == str(n)]
-        gi = torch.tensor([g_index[trials["probe"][i]] for i in rows], device=dev)  # [T]
-        cand = torch.tensor([[f_index[trials["true_face"][i]]] + [f_index[f] for f in trials["imposter_faces"][i].split(";")]
-                             for i in rows], device=dev)  # [T, N]
-        sims = torch.bmm(faces[cand], gen[gi].unsqueeze(2)).squeeze(2)  # [T, N] cosine
+        rows = np.flatnonzero(n_of == n)  # [T]
+        cand = torch.from_numpy(np.concatenate([true_all[rows, None], imp_all[rows, :n - 1]], axis=1)).to(dev)  # [T, N]
+        idx = torch.from_numpy(rows).to(dev)
+        sims = gathered_matvec(faces, cand, gen, gi_all[idx])  # [T, N] cosine
         values = match_1ofn(sims)  # [T]
-        s, st = aggregate({f"acc@N={n}": values}, [trials["speaker"][i] for i in rows],
-                          [trials["stratum"][i] for i in rows], spec, seed,
-                          imposters=[trials["imposters"][i].split(";") for i in rows])
+        s, st = aggregate({f"acc@N={n}": values}, trials["speaker"][rows], trials["stratum"][rows], spec, seed,
+                          imposters=trials["imposters"][rows][:, :n - 1])
         scores.update(s)
         for name, metrics in st.items():
             strata.setdefault(name, {}).update(metrics)

@@ -1,7 +1,8 @@
 """Task "match-1to2": 1:2 voice-to-face matching (Wen, Singh, Raj, NeurIPS 2019, Table 3).
 
-Trials: ``benchmark.trials.build_match_trials``. Score: ``benchmark.metrics.match_1to2`` on judge embeddings
-gathered per trial (vectorised on the device), accuracy with a 95 % CI, per speaker gender. A trial involves two
+Trials: ``benchmark.trials.build_match_trials``. Score: the ``benchmark.metrics.match_1to2`` outcome from cosine
+similarities of judge embeddings L2-normalised once per table and gathered per trial block by block
+(``benchmark.metrics.gathered_dot``, memory bounded), accuracy with a 95 % CI, per speaker gender. A trial involves two
 identities (speaker and imposter, from one population), so the CI is the two-way pigeonhole bootstrap of
 ``benchmark.aggregate`` (trial weight ``m[speaker] * m[imposter]``; Owen, Ann. Appl. Stat. 1(2), 2007).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from benchmark.data import Face, Manifest
-from benchmark.metrics import match_1to2
+from benchmark.metrics import COSINE_EPS, gathered_dot, l2_normalise, match_1to2_similarities
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.trials import build_match_trials
 from protocols.spec import ProtocolSpec
@@ -37,13 +38,13 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     """Accuracy of 1:2 matching: overall and per speaker gender."""
     trials = plan.trials
     dev = torch.device(device)
-    gen = torch.from_numpy(generated.vectors).to(dev)  # [U, D]
-    faces = torch.from_numpy(real.vectors).to(dev)  # [F, D]
-    g_index, f_index = generated.index(), real.index()
-    gi = torch.tensor([g_index[p] for p in trials.probe], device=dev)  # [N]
-    ti = torch.tensor([f_index[f] for f in trials.true_face], device=dev)  # [N]
-    ii = torch.tensor([f_index[f] for f in trials.imposter_face], device=dev)  # [N]
-    values = match_1to2(gen[gi], faces[ti], faces[ii])  # [N]
+    gen = l2_normalise(torch.from_numpy(generated.vectors).to(dev), COSINE_EPS)  # [U, D] unit, once per table
+    faces = l2_normalise(torch.from_numpy(real.vectors).to(dev), COSINE_EPS)  # [F, D] unit, once per table
+    gi = torch.from_numpy(trials.probe.lookup(generated.index())).to(dev)  # [N]
+    f_index = real.index()
+    ti = torch.from_numpy(trials.true_face.lookup(f_index)).to(dev)  # [N]
+    ii = torch.from_numpy(trials.imposter_face.lookup(f_index)).to(dev)  # [N]
+    values = match_1to2_similarities(gathered_dot(gen, gi, faces, ti), gathered_dot(gen, gi, faces, ii))  # [N]
     scores, strata = aggregate({spec.metric: values}, trials.speaker, trials.stratum, spec, seed,
                                imposters=trials.imposter)
     info = {"chance": 0.5, "ci": "two-way pigeonhole bootstrap over speaker and imposter identities"}

@@ -18,9 +18,10 @@ Trial rule, version 1 (``build``):
     the probe's ``true_face_pool`` (faces of other videos when the speaker has any); the other members' centroids
     use all their faces. The result counts the trials per tier.
 
-Score: one cosine similarity matrix ``[T, K]`` of generated faces against all centroids, non-members of each
-trial's gallery masked to −inf, ``benchmark.metrics.topk_hits`` for the K values of ``spec.ks`` below the gallery
-size (the others are 1 for any generator: not scored, stated in ``info``); 95 % identity-bootstrap CI, per gender.
+Score: cosine similarities ``[T, K]`` of generated faces against all centroids, non-members of each trial's gallery
+masked to −inf, computed and ranked block by block within a memory budget (``benchmark.metrics.blockwise_topk_hits``):
+``benchmark.metrics.topk_hits`` for the K values of ``spec.ks`` below the gallery size (the others are 1 for any
+generator: not scored, stated in ``info``); 95 % identity-bootstrap CI, per gender.
 The CI is the one-way bootstrap over speakers (``benchmark.aggregate``): it is conditional on the fixed galleries —
 their members and distractors are not resampled — as ``info["ci"]`` says.
 """
@@ -33,7 +34,7 @@ import torch
 
 from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import cosine_similarity_matrix, cosine_similarity_rows, topk_hits
+from benchmark.metrics import blockwise_topk_hits, cosine_similarity_rows
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
                                        identity_mean_rows, pool_centroids, refuse_identity_mean_on_voxceleb,
@@ -164,17 +165,17 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
                                  spec.normalise_embeddings)  # [T, D], one row per identity
     else:
         gen = generated_rows(generated, trials["probe"], dev, spec.normalise_embeddings)  # [T, D]
-    gal = torch.tensor([int(g) for g in trials["gallery"]], dtype=torch.long, device=dev)  # [T]
-    target = torch.tensor([index[s] for s in trials["speaker"]], dtype=torch.long, device=dev)  # [T]
-    sims = cosine_similarity_matrix(gen, centroids)  # [T, K]
+    gallery_of = {str(g): g for g in range(len(trials.aux["galleries"]))}
+    gal = torch.from_numpy(trials["gallery"].lookup(gallery_of)).to(dev)  # [T]
+    target = torch.from_numpy(trials["speaker"].lookup(index)).to(dev)  # [T]
+    own = None
     if spec.gallery_source == "voxceleb" and spec.probe_unit == "utterance":  # TRUE_FACE_RULE: the speaker's own
-        own = pool_centroids(real, trials.aux["pools"], dev, spec.normalise_embeddings,  # centroid leaves out the
-                             spec.normalise_centroid)  # [T, D]                         probe's video when it can
-        rows = torch.arange(len(target), device=dev)
-        sims[rows, target] = cosine_similarity_rows(gen, own)  # [T]
-    sims = sims.masked_fill(~members[gal], float("-inf"))  # [T, K]
+        pool = pool_centroids(real, trials.aux["pools"], dev, spec.normalise_embeddings,  # centroid leaves out the
+                              spec.normalise_centroid)  # [T, D]                         probe's video when it can
+        own = cosine_similarity_rows(gen, pool)  # [T]
     ks = plan.info["ks"]
-    hits = topk_hits(sims, target, ks)  # [T, len(ks)]
+    hits = blockwise_topk_hits(gen, centroids, target, ks, own=own, allowed=members,
+                               allowed_rows=gal)  # [T, len(ks)], [block, K] similarities at a time
     values = {f"R@{k}": hits[:, j] for j, k in enumerate(ks)}
     scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
     size = plan.info["gallery_size"]

@@ -8,12 +8,12 @@ identities of an identification trial set — then a header and the rows), its s
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from benchmark.columns import Column, as_column, csv_chunks
 from benchmark.data import Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import l2_normalise
@@ -25,7 +25,8 @@ from protocols.spec import ProtocolSpec
 
 @dataclass
 class TrialTable(CsvTrialFile):
-    """A frozen trial set: ``columns`` name -> list of N strings (all the same length).
+    """A frozen trial set: ``columns`` name -> ``benchmark.columns.Column`` of N strings (integer codes into an id
+    table; lists of strings given to the constructor are converted).
 
     Attributes:
         columns: ordered columns; none may contain a comma or a newline.
@@ -34,33 +35,32 @@ class TrialTable(CsvTrialFile):
         aux: task-private data derived from the trials (not part of the file or the hash).
     """
 
-    columns: dict[str, list[str]]
+    columns: dict[str, Column]
     context: dict[str, str] = field(default_factory=dict)
     excluded: list[dict] = field(default_factory=list)
     aux: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.columns = {name: as_column(values) for name, values in self.columns.items()}
+
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
-    def __getitem__(self, name: str) -> list[str]:
+    def __getitem__(self, name: str) -> Column:
         return self.columns[name]
 
-    def __getattr__(self, name: str) -> list[str]:
+    def __getattr__(self, name: str) -> Column:
         """Columns read as attributes too (``trials.probe``, ``trials.speaker``), as on ``benchmark.trials.Trials``."""
         columns = self.__dict__.get("columns")
         if columns is not None and name in columns:
             return columns[name]
         raise AttributeError(f"{type(self).__name__} has no attribute or column {name!r}")
 
-    def to_csv(self) -> bytes:
-        """``# key: value`` context lines, then ``trial,<columns>`` and one line per trial; LF, UTF-8."""
-        buf = io.StringIO()
-        for key, value in self.context.items():
-            buf.write(f"# {key}: {value}\n")
-        buf.write("trial," + ",".join(self.columns) + "\n")
-        for i, row in enumerate(zip(*self.columns.values())):
-            buf.write(f"{i}," + ",".join(row) + "\n")
-        return buf.getvalue().encode("utf-8")
+    def csv_chunks(self):
+        """The file form in pieces: ``# key: value`` context lines, then ``trial,<columns>`` and one line per trial;
+        LF, UTF-8 (``benchmark.columns.csv_chunks``)."""
+        return csv_chunks([f"# {k}: {v}" for k, v in self.context.items()], list(self.columns),
+                          list(self.columns.values()))
 
 
 def sample_distinct(rng: np.random.Generator, n_items: int, count: int) -> list[int]:
