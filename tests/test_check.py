@@ -138,3 +138,12 @@ def test_an_edited_dataset_file_fails_whatever_the_tolerance(results, vox1_mini,
     Image.fromarray(image).save(face, quality=95)
     report = check(results, ["mean-face"], data_root=copy, tolerance="ci", log=lambda line: None)
     assert "dataset files" in {f.metric for f in report.failures}
+
+
+def test_a_judge_not_reproducible_across_cpus_is_checked_within_its_cis():
+    from benchmark.check import cpu_stable_judge
+
+    assert not cpu_stable_judge({"judge": {"id": "sface-2021dec", "name": "sface"}})  # OpenCV DNN dispatch
+    assert cpu_stable_judge({"judge": {"id": "dlib-resnet-v1"}})  # the default judge, as old results record it
+    assert cpu_stable_judge({"judge": {"id": "dlib-torch-resnet-v1", "name": "dlib-torch"}})
+    assert cpu_stable_judge({"judge": {"id": "x", "name": "no-such-judge"}})  # unknown: the strict rule stays

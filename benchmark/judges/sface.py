@@ -375,6 +375,11 @@ class SFaceJudge:
     Use as a context manager, or call ``close()`` to stop the worker processes.
     """
 
+    CPU_STABLE = False
+    """Embeddings are not reproducible to float rounding across CPUs: OpenCV's DNN module (YuNet, and SFace on the
+    default CPU backend) picks AVX-512, AVX2 or SSE kernels at run time, and a YuNet score or landmark near a
+    threshold can move. ``bench check`` therefore compares sface results within their CIs (``benchmark.check``)."""
+
     name = "sface-2021dec"
 
     def __init__(self, cache: EmbeddingCache | None = None, device: str = "cpu", batch_size: int | None = None,
