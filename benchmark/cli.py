@@ -207,9 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="One process: bench embed --dataset D --judge J. Sharded over N processes "
                                    "(gloo on the CPU, nccl on CUDA): torchrun --standalone --nproc-per-node N -m "
                                    "benchmark.cli embed --dataset D --judge J (benchmark.embed).")
-    p.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default: {DEFAULT_DATASET})")
-    p.add_argument("--data-root", help="the dataset's own directory")
-    p.add_argument("--data-dir", help="folder holding <dataset>/ directories (default $VOICE2FACE_DATA_DIR or ./data)")
+    _dataset_args(p, DEFAULT_DATASET)
     p.add_argument("--judge", default=None, help="the judge (bench ls judges; default: the default judge)")
     p.add_argument("--device", default="cpu", help="torch device of the judge: cpu, cuda (default cpu)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="faces per judge batch (default: the judge's)")
@@ -362,10 +360,14 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data_args(p: argparse.ArgumentParser, default_dataset: str) -> None:
+def _dataset_args(p: argparse.ArgumentParser, default_dataset: str) -> None:
     p.add_argument("--dataset", default=default_dataset, help=f"dataset name (default: {default_dataset})")
     p.add_argument("--data-root", help="the dataset's own directory")
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories (default $VOICE2FACE_DATA_DIR or ./data)")
+
+
+def _data_args(p: argparse.ArgumentParser, default_dataset: str) -> None:
+    _dataset_args(p, default_dataset)
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seeds the trials, per-utterance generator randomness and the bootstrap; >= 0 (default 0)")
     p.add_argument("--split", default=None,

@@ -39,6 +39,7 @@ import json
 import os
 import sqlite3
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -190,7 +191,7 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
     mine = shard(list(faces), rank.rank, rank.world)
 
     main_cache = Path(cache_dir()) / "embeddings.sqlite"
-    with _judge(make_judge, judge_name, None, device, batch_size) as probe_judge:
+    with closing(make_judge(judge_name, device=device, batch_size=batch_size)) as probe_judge:
         info = probe_judge.info
     root = Path(shard_dir) if shard_dir is not None else Path(cache_dir()) / "embed-shards"
     run_dir = root / run_key(dataset, info, list(faces))
@@ -209,7 +210,7 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
         rank_cache = EmbeddingCache(rank_cache_path)
         before = _rows(rank_cache_path)
         try:
-            with _judge(make_judge, judge_name, rank_cache, device, batch_size) as j:
+            with closing(make_judge(judge_name, cache=rank_cache, device=device, batch_size=batch_size)) as j:
                 try:
                     table = embed_real_faces(j, [faces[i] for i in mine], progress=progress)
                 except DataError as exc:  # unreadable files: the rest is in the rank file; report after the merge
@@ -246,7 +247,8 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
         out["merged_rows"] = merge_shards([run_dir / f"rank{r}-of-{rank.world}.sqlite" for r in range(rank.world)],
                                           main_cache)
         # the count check: every face is now in the main cache (the judge reads them back; computes none)
-        with _judge(make_judge, judge_name, EmbeddingCache(main_cache), device, batch_size) as j:
+        with closing(make_judge(judge_name, cache=EmbeddingCache(main_cache), device=device,
+                                batch_size=batch_size)) as j:
             counter = _CountingJudge(j)
             embed_real_faces(counter, [faces[i] for i in sorted(faces)], progress=False)
         if counter.computed:
@@ -259,19 +261,6 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
         dist.destroy_process_group()
     out["elapsed_s"] = round(time.perf_counter() - t0, 3)
     return out
-
-
-class _judge:
-    """``with _judge(make_judge, name, cache, device, batch_size) as j``: make a judge, close it afterwards."""
-
-    def __init__(self, make, name, cache, device, batch_size):
-        self.judge = make(name, cache=cache, device=device, batch_size=batch_size)
-
-    def __enter__(self):
-        return self.judge
-
-    def __exit__(self, *exc):
-        self.judge.close()
 
 
 class _CountingJudge:
