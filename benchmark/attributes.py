@@ -22,6 +22,9 @@ Preprocessing, version ``PREPROCESS_VERSION`` (part of the cache key), chosen to
   3. if no face is found, the central square of side min(H, W) is taken as the face box (the judge's
      centre-crop fallback); ``face_detected`` records which;
   4. the package's ``AgeAndGender.predict(image, [box])`` landmarks and aligns the box and runs both networks.
+Steps 1–3 are the dlib judges' (``benchmark.judges.dlib_detect.Locator``): when a dlib judge has located the same
+pixels in this process, its box is taken (``dlib_detect.recall_box``) instead of running the detector a second time;
+the prediction is the same (tests/test_judge_input.py).
 
 Outputs per image, float32 row, columns ``COLUMNS``: ``male`` (1.0 if the predicted gender is male, else 0.0),
 ``gender_confidence`` (the package's floored percentage of the chosen class, / 100, in [0.5, 1]), ``age_years``
@@ -132,9 +135,13 @@ class AttributePredictor:
         self._detector = frontal_face_detector()  # one per process, shared with the judges
         self._model = AgeAndGender()
         self._key_suffix = f"|{self.info.id}|{self.info.weights_sha256}|{PREPROCESS_VERSION}"
+        self.boxes_reused = 0
+        """Images whose face box came from a dlib judge's detection in this process (``dlib_detect.recall_box``)."""
 
-    def _predict_one(self, image: np.ndarray) -> np.ndarray:
+    def _predict_one(self, image: np.ndarray, digest: str | None = None) -> np.ndarray:
         from PIL import Image
+
+        from benchmark.judges.dlib_detect import recall_box
 
         img = np.ascontiguousarray(image, dtype=np.uint8)
         h, w = img.shape[:2]
@@ -143,14 +150,21 @@ class AttributePredictor:
             size = (max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale)))
             img = np.ascontiguousarray(np.asarray(Image.fromarray(img).resize(size, Image.BICUBIC)))
             h, w = img.shape[:2]
-        dets = self._detector(img, 1)
-        if len(dets):
-            r = max(dets, key=lambda d: d.width() * d.height())
-            box, found = (r.top(), r.right(), r.bottom(), r.left()), 1.0
+        # steps 1-3 are the dlib judges' (benchmark.judges.dlib_detect): a box they found for these pixels in this
+        # process is the box step 2 would find again
+        known = recall_box(digest) if digest is not None else None
+        if known is not None:
+            self.boxes_reused += 1
+            box, found = known[0], float(known[1])
         else:
-            side = min(h, w)
-            top, left = (h - side) // 2, (w - side) // 2
-            box, found = (top, left + side - 1, top + side - 1, left), 0.0
+            dets = self._detector(img, 1)
+            if len(dets):
+                r = max(dets, key=lambda d: d.width() * d.height())
+                box, found = (r.top(), r.right(), r.bottom(), r.left()), 1.0
+            else:
+                side = min(h, w)
+                top, left = (h - side) // 2, (w - side) // 2
+                box, found = (top, left + side - 1, top + side - 1, left), 0.0
         pred = self._model.predict(img, [box])[0]  # boxes are (top, right, bottom, left), the package's order
         male = 1.0 if pred["gender"]["value"] == "male" else 0.0
         return np.array([male, pred["gender"]["confidence"] / 100.0, float(pred["age"]["value"]), found],
@@ -170,7 +184,7 @@ class AttributePredictor:
         try:
             found = {k: v for k, (v, _) in cache.get_many(sorted(set(keys))).items()}
             first = {k: i for i, k in reversed(list(enumerate(keys)))}
-            new = {k: self._predict_one(images[first[k]]) for k in dict.fromkeys(keys) if k not in found}
+            new = {k: self._predict_one(images[first[k]], k[:64]) for k in dict.fromkeys(keys) if k not in found}
             cache.put_many({k: (v, bool(v[3])) for k, v in new.items()})
         finally:
             cache.close()

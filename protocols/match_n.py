@@ -17,7 +17,7 @@ _SOURCE = ("Nagrani, Albanie, Zisserman, CVPR 2018 (N-way voice-to-face matching
 
 MATCH_1OFN = ProtocolSpec(
     name="match-1ofN",
-    version=2,
+    version=3,
     task="match-1ofN",
     description="1:N matching, N = 2…10, imposters of any gender (chance 1/N), accuracy per N",
     source=_SOURCE,
@@ -29,7 +29,7 @@ MATCH_1OFN = ProtocolSpec(
 
 MATCH_1OFN_STRATIFIED = ProtocolSpec(
     name="match-1ofN-stratified",
-    version=2,
+    version=3,
     task="match-1ofN",
     description="1:N matching, N = 2…10, imposters of the speaker's gender (chance 1/N), accuracy per N",
     source=_SOURCE,

@@ -19,7 +19,7 @@ from benchmark.metrics import (blockwise_topk_hits, cosine_similarity_matrix, co
                                gathered_matvec, l2_normalise, topk_hits)
 from benchmark.tasks import get_task
 from benchmark.tasks.base import FaceTable
-from benchmark.tasks.trialsets import sample_distinct
+from benchmark.tasks.trialsets import sample_distinct, sample_distinct_rows
 from benchmark.trials import build_match_trials, trial_rng, true_face_pool, usable_gallery
 from protocols import get_protocol
 
@@ -86,7 +86,9 @@ def reference_match_trials(manifest, spec, seed, usable) -> dict[str, list[str]]
 
 
 def reference_match_n_trials(manifest, spec, seed, usable, ns) -> dict[str, list[str]]:
-    """``match_n.build``'s trials as they were: every draw a scalar ``Generator.integers`` call."""
+    """``match_n.build``'s trials by the rule of protocol version 3, trial by trial in Python: every draw a scalar
+    ``Generator.integers`` call, in the rule's three groups (true faces; Fisher–Yates draws through
+    ``sample_distinct``; imposter faces)."""
     gallery, _ = usable_gallery(manifest, spec.probe_split, spec, usable)
     gender = {i.id: i.gender for i in manifest.identities}
     key = (lambda i: gender[i]) if spec.stratify_by == "gender" else (lambda i: "all")
@@ -95,22 +97,18 @@ def reference_match_n_trials(manifest, spec, seed, usable, ns) -> dict[str, list
         pools.setdefault(key(ident), []).append(ident)
     speakers = [i for i in sorted(gallery) if len(pools[key(i)]) >= 2]
     rng = trial_rng(spec, seed)
-    cols: dict[str, list[str]] = {c: [] for c in ("probe", "speaker", "n", "true_face", "imposters",
-                                                  "imposter_faces", "stratum")}
+    rows = []  # (utterance, speaker, n, true-face pool, others)
     for speaker in speakers:
         others = [i for i in pools[key(speaker)] if i != speaker]
         for utt in [u for u in manifest.utterances if u.identity == speaker]:
             pool, _ = true_face_pool(spec, utt.id, gallery[speaker])
-            for n in ns:
-                for _ in range(spec.trials_per_probe):
-                    true_face = pool[int(rng.integers(0, len(pool)))]
-                    imps = [others[j] for j in sample_distinct(rng, len(others), n - 1)]
-                    imp_faces = [gallery[i][int(rng.integers(0, len(gallery[i])))] for i in imps]
-                    for name, value in (("probe", utt.id), ("speaker", speaker), ("n", str(n)),
-                                        ("true_face", true_face), ("imposters", ";".join(imps)),
-                                        ("imposter_faces", ";".join(imp_faces)), ("stratum", gender[speaker])):
-                        cols[name].append(value)
-    return cols
+            rows += [(utt.id, speaker, n, pool, others) for n in ns for _ in range(spec.trials_per_probe)]
+    true_faces = [pool[int(rng.integers(0, len(pool)))] for _, _, _, pool, _ in rows]
+    imposters = [[others[j] for j in sample_distinct(rng, len(others), n - 1)] for _, _, n, _, others in rows]
+    imp_faces = [[gallery[i][int(rng.integers(0, len(gallery[i])))] for i in imps] for imps in imposters]
+    return {"probe": [r[0] for r in rows], "speaker": [r[1] for r in rows], "n": [str(r[2]) for r in rows],
+            "true_face": true_faces, "imposters": [";".join(x) for x in imposters],
+            "imposter_faces": [";".join(x) for x in imp_faces], "stratum": [gender[r[1]] for r in rows]}
 
 
 def real_table(manifest, seed=0, dim=16) -> FaceTable:
@@ -151,6 +149,47 @@ def test_columnar_match_n_trials_equal_the_per_trial_reference(seed, name):
     for column, values in ref.items():
         assert list(plan.trials[column]) == values, column
     assert plan.trials.to_csv() == reference_csv(ref)
+
+
+def test_sample_distinct_rows_equals_row_by_row_sample_distinct():
+    """The vectorised partial Fisher–Yates equals ``sample_distinct`` called row by row on the same stream: counts of
+    0, full permutations (count == n_items, a last draw with a bound of 1), and a population wide enough that the
+    swap table is processed in several blocks."""
+    params = np.random.default_rng(5)
+    n_items = np.concatenate([params.integers(1, 12, size=300), params.integers(4000, 6000, size=1700)])
+    width = 9
+    counts = np.minimum(params.integers(0, width + 1, size=n_items.size), n_items)
+    counts[:20] = np.minimum(n_items[:20], width)  # full permutations of small populations
+    picks, mask = sample_distinct_rows(np.random.default_rng(11), counts, n_items, width)
+    rng = np.random.default_rng(11)
+    for r, (c, n) in enumerate(zip(counts, n_items)):
+        expected = sample_distinct(rng, int(n), int(c))
+        assert picks[r, :c].tolist() == expected and mask[r].sum() == c and (picks[r, c:] == -1).all(), r
+    with pytest.raises(ValueError, match="more distinct items"):
+        sample_distinct_rows(np.random.default_rng(0), np.asarray([3]), np.asarray([2]), width)
+
+
+def test_csv_chunks_made_by_threads_equal_one_thread(monkeypatch):
+    """``csv_chunks`` makes blocks in threads when there are at least four: the bytes, in order, equal one thread's
+    and the row-by-row reference's (ragged joined column and multi-digit row numbers included)."""
+    import benchmark.columns as columns
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    ids = Column([f"id{i:03d}" for i in range(37)], rng.integers(0, 37, size=n))
+    names = ["a", "bb", "ccc", "dddd"]
+    joined = np.full((n, 3), -1)
+    width = rng.integers(0, 4, size=n)
+    for r in range(n):
+        joined[r, :width[r]] = rng.integers(0, 4, size=width[r])
+    cols = [ids, Column(names, joined)]
+    reference = reference_csv({"id": list(ids), "joined": list(Column(names, joined))}, {"k": "v"})
+    monkeypatch.setattr(columns, "CSV_THREADS", 1)
+    one = b"".join(csv_chunks(["# k: v"], ["id", "joined"], cols, block_rows=37))
+    monkeypatch.setattr(columns, "CSV_THREADS", 2)
+    chunks = list(csv_chunks(["# k: v"], ["id", "joined"], cols, block_rows=37))
+    assert len(chunks) == 1 + -(-n // 37)
+    assert b"".join(chunks) == one == reference
 
 
 def test_array_bound_draws_equal_scalar_draws():

@@ -101,6 +101,47 @@ def test_dlib_worker_processes_give_the_embeddings_of_one_process(vox1_mini):
     with DlibJudge(workers=2, batch_size=8) as judge:
         pooled = judge.embed(images)
         assert judge._pool is not None  # the pool did the work
+        # once the pool runs, a call below POOL_MIN_IMAGES (a generator batch) is spread over it too
+        calls = []
+        pool_map = judge._pool.map
+        judge._pool.map = lambda fn, batches: calls.append(len(batches)) or pool_map(fn, batches)
+        small = judge.embed(images[:10])
+        assert calls == [2]
     # batch size 8 in the workers against 32 in one process: dlib's descriptors do not depend on the batch
     np.testing.assert_array_equal(pooled.vectors, one.vectors)
     np.testing.assert_array_equal(pooled.aligned, one.aligned)
+    np.testing.assert_array_equal(small.vectors, one.vectors[:10])
+
+
+@pytest.mark.realdata
+def test_attribute_model_reuses_the_judges_face_boxes_and_predicts_the_same(vox1_mini, monkeypatch):
+    """The attribute model's steps 1-3 are the dlib judges' (benchmark.attributes): a box the judge found (in this
+    process or in a worker) is reused instead of a second HOG pass, and every prediction is the same as with its
+    own detection — real faces, small images (upscaled) and a faceless image (centre-box fallback)."""
+    from benchmark.attributes import AttributePredictor
+    from benchmark.datasets import load_dataset
+    from benchmark.images import image_digest, load_image
+    from benchmark.judges import dlib_bin, dlib_detect
+
+    faces = sorted(load_dataset("vox1-mini", data_root=vox1_mini).faces, key=lambda f: f.id)
+    real = [im for im in (load_image(f.path) for f in faces) if not is_blank(im)][:20]
+    small = [np.ascontiguousarray(im[::2, ::2]) for im in real[:3]]  # shorter side under 150 px: upscaled
+    noise = np.random.default_rng(0).integers(0, 256, size=(160, 160, 3), dtype=np.uint8)
+    images = real[:10] + small + [noise] + real[10:]
+    dlib_detect._DETECTIONS.clear()
+    own = AttributePredictor(None)
+    expected = own.predict(images)
+    assert own.boxes_reused == 0
+    assert expected[13, 3] == 0.0 and expected[:, 3].sum() >= 20  # the fallback is exercised, faces are found
+    in_process = dlib_bin.DlibJudge(workers=0)
+    in_process.embed(images[:14])
+    monkeypatch.setattr(dlib_bin, "POOL_MIN_IMAGES", 4)
+    with dlib_bin.DlibJudge(workers=2, batch_size=4) as judge:
+        judge.embed(images[14:])
+        assert judge._pool is not None  # these boxes came back from worker processes
+    for im in images:
+        loc = in_process.locator(im)
+        assert dlib_detect.recall_box(image_digest(im)) == (loc.box, loc.detected)
+    reuse = AttributePredictor(None)
+    np.testing.assert_array_equal(reuse.predict(images), expected)
+    assert reuse.boxes_reused == len(images)

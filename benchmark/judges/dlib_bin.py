@@ -95,11 +95,16 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _embed_batch(judge, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Chips and descriptors of one batch: the same calls in the parent and in a worker (identical results)."""
-    chips, flags = zip(*(judge.chip(im) for im in images))
-    vecs = judge.embedder.compute_face_descriptor(list(chips), num_jitters=0)
-    return np.stack([np.asarray(v, dtype=np.float32) for v in vecs]), np.array(flags, dtype=bool)
+def _embed_batch(judge, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list]:
+    """Chips and descriptors of one batch: the same calls in the parent and in a worker (identical results).
+
+    Returns:
+        (float32 ``[B, 128]`` descriptors, bool ``[B]`` detected, the B face boxes ``Located.box``).
+    """
+    located = [judge.locator(im, with_chip=True) for im in images]
+    vecs = judge.embedder.compute_face_descriptor([loc.chip for loc in located], num_jitters=0)
+    return (np.stack([np.asarray(v, dtype=np.float32) for v in vecs]),
+            np.array([loc.detected for loc in located], dtype=bool), [loc.box for loc in located])
 
 
 _WORKER = None
@@ -116,14 +121,10 @@ def _init_worker(rec_path: str, sp_path: str) -> None:
         locator = Locator(sp_path)
         embedder = dlib.face_recognition_model_v1(rec_path)
 
-        def chip(self, image):
-            located = self.locator(image, with_chip=True)
-            return located.chip, located.detected
-
     _WORKER = _Worker()
 
 
-def _embed_batch_in_worker(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _embed_batch_in_worker(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list]:
     return _embed_batch(_WORKER, images)
 
 
@@ -194,8 +195,16 @@ class DlibJudge:
         return located.chip, located.detected
 
     def _batches(self, images: list[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        batches = [images[start:start + self.batch_size] for start in range(0, len(images), self.batch_size)]
-        if self.workers > 1 and len(images) >= POOL_MIN_IMAGES:
+        # the pool: for a call of at least POOL_MIN_IMAGES images, or for any call of two or more once it runs (the
+        # generated faces come in generator batches); then batches small enough to keep every worker busy. The
+        # batch size never changes an embedding (tests/test_judge_input.py).
+        from benchmark.images import image_digest
+        from benchmark.judges.dlib_detect import remember_box
+
+        pooled = self.workers > 1 and (len(images) >= POOL_MIN_IMAGES or (self._pool is not None and len(images) > 1))
+        size = min(self.batch_size, -(-len(images) // self.workers)) if pooled else self.batch_size
+        batches = [images[start:start + size] for start in range(0, len(images), size)]
+        if pooled:
             if self._pool is None:
                 from concurrent.futures import ProcessPoolExecutor
                 from multiprocessing import get_context
@@ -206,10 +215,13 @@ class DlibJudge:
                 import weakref
 
                 weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
-            yield from self._pool.map(_embed_batch_in_worker, batches)  # in order, later batches in progress
-            return
-        for batch in batches:
-            yield _embed_batch(self, batch)
+            done = self._pool.map(_embed_batch_in_worker, batches)  # in order, later batches in progress
+        else:
+            done = (_embed_batch(self, batch) for batch in batches)
+        for batch, (vectors, detected, boxes) in zip(batches, done):
+            for image, box, found in zip(batch, boxes, detected):  # for the attribute model (dlib_detect)
+                remember_box(image_digest(image), box, bool(found))
+            yield vectors, detected
 
     def embed(self, images: Sequence[np.ndarray], progress: str | None = None) -> Embeddings:
         """Embed uint8 ``[H, W, 3]`` RGB images (any sizes), using and filling the cache.

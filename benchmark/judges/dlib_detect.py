@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -46,6 +47,31 @@ class Located:
     detected: bool
     upscaled: np.ndarray | None
     chip: np.ndarray | None = None
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """The face box the landmarks ran on, ``(top, right, bottom, left)`` pixels of the (possibly upscaled) image:
+    the detector's largest box, or the centre square."""
+
+
+DETECTIONS_KEPT = 1 << 17
+"""Most face boxes ``remember_box`` keeps per process (least recently used dropped; about 200 bytes each)."""
+
+_DETECTIONS: OrderedDict[str, tuple[tuple[int, int, int, int], bool]] = OrderedDict()
+
+
+def remember_box(digest: str, box: tuple[int, int, int, int], detected: bool) -> None:
+    """Keep, in this process, the box that steps 1–2 gave for the image of ``benchmark.images.image_digest`` ``digest``
+    (the dlib judges call it for every image they locate), so that the attribute model, whose preprocessing runs
+    the same upscaling, detector and largest-box rule (``benchmark.attributes``), need not detect that image again.
+    """
+    _DETECTIONS[digest] = (tuple(int(v) for v in box), bool(detected))
+    _DETECTIONS.move_to_end(digest)
+    while len(_DETECTIONS) > DETECTIONS_KEPT:
+        _DETECTIONS.popitem(last=False)
+
+
+def recall_box(digest: str) -> tuple[tuple[int, int, int, int], bool] | None:
+    """``(box, detected)`` that ``remember_box`` kept for ``digest`` in this process, or None."""
+    return _DETECTIONS.get(digest)
 
 
 def upscale_small(image: np.ndarray) -> np.ndarray | None:
@@ -123,7 +149,8 @@ class Locator:
         chip = None
         if with_chip:
             chip = np.asarray(self._dlib.get_face_chip(img, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
-        return Located(landmarks=landmarks, detected=detected, upscaled=upscaled, chip=chip)
+        return Located(landmarks=landmarks, detected=detected, upscaled=upscaled, chip=chip,
+                       box=(box.top(), box.right(), box.bottom(), box.left()))
 
 
 _WORKER: Locator | None = None

@@ -674,8 +674,13 @@ class DlibTorchJudge:
             (chips, detected): uint8 ``[N, 150, 150, 3]`` on ``device``; bool ``[N]``, True where the HOG detector
             found the face (False: the centre-box fallback, aligned with the landmarks too).
         """
+        from benchmark.images import image_digest
+        from benchmark.judges.dlib_detect import remember_box
+
         images = list(images)
         located = list(self._locate(images))
+        for im, loc in zip(images, located):  # for the attribute model (benchmark.judges.dlib_detect.remember_box)
+            remember_box(image_digest(im), loc.box, loc.detected)
         chips = self._chips_of(images, located)
         return chips, np.array([loc.detected for loc in located], dtype=bool)
 

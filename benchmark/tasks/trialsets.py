@@ -74,6 +74,51 @@ def sample_distinct(rng: np.random.Generator, n_items: int, count: int) -> list[
     return pool[:count]
 
 
+def sample_distinct_rows(rng: np.random.Generator, counts: np.ndarray, n_items: np.ndarray,
+                         width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``sample_distinct`` for many rows at once, from one ``Generator.integers`` call: row ``r`` draws
+    ``integers(i, n_items[r])`` for ``i = 0 … counts[r] − 1`` (rows in order, each row's draws in order; an array
+    bound draws element by element as scalar calls do) and applies the partial Fisher–Yates swaps.
+
+    Args:
+        rng: the trial generator.
+        counts: int ``[T]``, distinct indices per row (``0 ≤ counts[r] ≤ min(width, n_items[r])``).
+        n_items: int ``[T]``, each row's population size.
+        width: columns of the output (``≥ counts.max()``).
+
+    Returns:
+        ``(picks, mask)``: int64 ``[T, width]`` indices in ``[0, n_items[r])`` (−1 in empty slots) and bool
+        ``[T, width]``, True in the first ``counts[r]`` slots of each row.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    n_items = np.asarray(n_items, dtype=np.int64)
+    t = int(counts.shape[0])
+    if t and (int((counts - np.minimum(n_items, width)).max()) > 0 or int(counts.min()) < 0):
+        raise ValueError("sample_distinct_rows: a row asks for more distinct items than it has (or than width)")
+    mask = np.arange(width)[None, :] < counts[:, None]  # [T, width]
+    starts = np.repeat(np.cumsum(counts) - counts, counts)  # [sum counts]
+    slot = np.arange(int(counts.sum()), dtype=np.int64) - starts  # i of each draw
+    draws = np.zeros((t, width), dtype=np.int64)
+    draws[mask] = rng.integers(slot, np.repeat(n_items, counts))  # row-major: the rule's order
+    picks = np.full((t, width), -1, dtype=np.int64)
+    o_max = int(n_items.max()) if t else 0
+    block = max(1, (1 << 22) // max(1, o_max))  # rows per block of the [block, O_max] swap table (16 MiB of int32)
+    for lo in range(0, t, block):
+        hi = min(t, lo + block)
+        pool = np.broadcast_to(np.arange(o_max, dtype=np.int32), (hi - lo, o_max)).copy()
+        for i in range(width):
+            rows = np.flatnonzero(counts[lo:hi] > i)
+            if not rows.size:
+                break
+            j = draws[lo + rows, i]
+            a = pool[rows, i]
+            pool[rows, i] = pool[rows, j]
+            pool[rows, j] = a
+        picks[lo:hi] = np.where(mask[lo:hi], pool[:, :width] if o_max >= width else
+                                np.pad(pool, ((0, 0), (0, width - o_max))), -1)
+    return picks, mask
+
+
 def require_probe_gallery(manifest: Manifest, spec: ProtocolSpec,
                           usable_faces: set[str]) -> tuple[dict[str, list[str]], list[dict]]:
     """``usable_gallery`` of ``spec.probe_split``, refusing an empty one.
