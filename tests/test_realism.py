@@ -54,6 +54,27 @@ def test_fd_of_general_gaussians_matches_the_symmetric_form_and_the_batched_path
     assert realism.trace_sqrt_product(t[1], t[3]).item() == pytest.approx(np.trace(linalg.sqrtm(s1 @ s2)).real, rel=1e-8)
 
 
+def test_trace_sqrt_product_on_a_batch_with_singular_first_matrices():
+    """The Cholesky route and its eigh fallback (rank-deficient S1, and S1 = 0: a replicate of one repeated face)
+    give tr((S1 S2)^(1/2)) of the numpy symmetric-root reference, each matrix of the batch on its own."""
+    rng = np.random.default_rng(4)
+    d = 12
+    low_rank = rng.normal(size=(5, d))
+    firsts = [psd(rng, d), low_rank.T @ low_rank / 5, np.zeros((d, d)), psd(rng, d)]
+    seconds = [psd(rng, d) for _ in firsts]
+    assert (torch.linalg.cholesky_ex(torch.from_numpy(np.stack(firsts))).info != 0).tolist() == [False, True, True,
+                                                                                                 False]
+
+    def reference(s1, s2):
+        lam, vec = np.linalg.eigh(s1)
+        root1 = vec @ np.diag(np.sqrt(np.clip(lam, 0, None))) @ vec.T
+        return np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)))
+
+    got = realism.trace_sqrt_product(torch.from_numpy(np.stack(firsts)), torch.from_numpy(np.stack(seconds)))
+    for i, (s1, s2) in enumerate(zip(firsts, seconds)):
+        assert got[i].item() == pytest.approx(reference(s1, s2), rel=1e-8, abs=1e-10), i
+
+
 def test_fd_of_a_sample_with_itself_is_zero_and_a_constant_set_gives_the_trace_bound():
     x = np.random.default_rng(3).normal(size=(200, 8))
     mu, cov = realism.gaussian_stats(x)
