@@ -138,9 +138,10 @@ def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tens
 
     With any factor ``S1 = A A^T``, ``S1 S2 = A (A^T S2)`` has the eigenvalues of ``A^T S2 A`` (``XY`` and ``YX``
     share them), a symmetric PSD matrix, so they are real and ≥ 0 and the trace of the principal square root of
-    ``S1 S2`` is the sum of their square roots. ``A`` is the Cholesky factor of ``S1`` (one ``cholesky`` and one
-    ``eigvalsh``: about 2.3× faster than an ``eigh`` of ``S1``), or, for a matrix that Cholesky refuses (singular
-    or nearly so), ``S1^(1/2)`` from ``eigh``. Tiny negative eigenvalues from rounding are clipped to 0. Used for
+    ``S1 S2`` is the sum of their square roots. ``A`` is the Cholesky factor of ``S1`` (a ``cholesky`` and an
+    ``eigvalsh``: 2.3× faster than through an ``eigh`` of ``S1`` on full-rank 128 × 128 matrices), or, where
+    Cholesky refuses ``S1`` (singular or nearly so, e.g. a low-rank feature set: no gain there), ``S1^(1/2)`` from
+    ``eigh``. Tiny negative eigenvalues from rounding are clipped to 0. Used for
     the bootstrap replicates (thousands of covariance pairs at once); ``frechet_distance`` (scipy.linalg.sqrtm)
     gives the point estimate, and tests hold the two together.
 
