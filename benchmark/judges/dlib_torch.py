@@ -36,9 +36,9 @@ Conventions kept from dlib, with their source:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmark.cache import EmbeddingCache
-from benchmark.judges.base import Embeddings, JudgeInfo, cache_key_suffix, embed_cached
+from benchmark.judges.base import Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, embed_cached
 from benchmark.judges import dlib_bin
 from benchmark.judges.dlib_bin import CHIP_SIZE, EMBED_DIM, PREPROCESS_VERSION, check_model_files
 from benchmark.judges.dlib_dat import RESIDUAL_BLOCKS, DlibDatError, DlibNet, file_sha256, read_dat
@@ -564,7 +564,7 @@ def _sample_rows(src: torch.Tensor, base: torch.Tensor, rows: list[tuple], size:
 # 3. The judge
 
 
-class DlibTorchJudge:
+class DlibTorchJudge(WorkerPoolMixin):
     """``benchmark.judges.dlib_bin.DlibJudge`` with the network in torch, embedding batches of chips on any device.
 
     Same preprocessing as ``DlibJudge`` (``benchmark.judges.dlib_bin`` module docstring, ``PREPROCESS_VERSION``): the
@@ -620,7 +620,6 @@ class DlibTorchJudge:
         self.cache = cache or EmbeddingCache(None)
         self.batch_size = batch_size or 64
         self.workers = workers
-        self._pool = None
         torch_version = torch.__version__.split("+")[0]
         self.info = JudgeInfo(
             id=self.name,
@@ -635,27 +634,13 @@ class DlibTorchJudge:
     # -- the CPU stage -------------------------------------------------------------------------------------------
 
     def _locate(self, images: Sequence[np.ndarray]) -> Iterator:
+        from benchmark.judges import dlib_detect
+
         with_chip = self.chip_backend == "dlib"
         if self.workers <= 0 or len(images) < 2:
             return (self.locator(im, with_chip) for im in images)
-        if self._pool is None:
-            from benchmark.judges.dlib_detect import LocatorPool
-
-            self._pool = LocatorPool(self.workers)
-            weakref.finalize(self, self._pool.close)
-        return self._pool.imap(images, with_chip=with_chip)
-
-    def close(self) -> None:
-        """Stop the detection worker processes (if any were started)."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
-    def __enter__(self) -> "DlibTorchJudge":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        pool = self._worker_pool(dlib_detect.init_locator_worker)  # in order, later images in progress
+        return pool.map(functools.partial(dlib_detect.locate_in_worker, with_chip=with_chip), images, chunksize=4)
 
     # -- chips and embeddings ------------------------------------------------------------------------------------
 

@@ -73,21 +73,18 @@ bicubic filter has been stable for years, and images already 224 px on the short
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.metadata
-import multiprocessing
 import os
-import weakref
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.cache import EmbeddingCache
 from benchmark.errors import BenchError
-from benchmark.judges.base import Embeddings, JudgeInfo, cache_key_suffix, check_model_file, embed_cached
+from benchmark.judges.base import (Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, check_model_file,
+                                   embed_cached)
 
 SFACE_FILE = "face_recognition_sface_2021dec.onnx"
 YUNET_FILE = "face_detection_yunet_2023mar.onnx"
@@ -347,7 +344,7 @@ def _providers(device: str) -> list:
     raise BenchError(f"the sface judge runs on 'cpu' or 'cuda[:N]' (onnxruntime), not on device {device!r}")
 
 
-class SFaceJudge:
+class SFaceJudge(WorkerPoolMixin):
     """SFace embeddings of YuNet-aligned 112×112 crops (module docstring): OpenCV on the CPU, onnxruntime batched.
 
     Args:
@@ -413,7 +410,6 @@ class SFaceJudge:
         self.cache = cache or EmbeddingCache(None)
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
         weights = hashlib.sha256((SFACE_SHA256 + YUNET_SHA256).encode()).hexdigest()
         self.info = JudgeInfo(
             id=self.name,
@@ -433,12 +429,8 @@ class SFaceJudge:
     def _align_stream(self, images: Sequence[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
         if self.workers <= 0 or len(images) < 2:
             return (self.aligner(im) for im in images)
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self._yunet_bytes, self._sface_bytes))
-            weakref.finalize(self, functools.partial(self._pool.shutdown, wait=True, cancel_futures=True))
-        return self._pool.map(_align_in_worker, images, chunksize=4)
+        pool = self._worker_pool(_init_worker, (self._yunet_bytes, self._sface_bytes))
+        return pool.map(_align_in_worker, images, chunksize=4)
 
     def aligned_crops(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Detect and align uint8 ``[H, W, 3]`` RGB images (module docstring, steps 1–5).
@@ -510,14 +502,3 @@ class SFaceJudge:
         """
         return embed_cached(images, self._key_suffix, self.cache, EMBED_DIM, self._batches, progress)
 
-    def close(self) -> None:
-        """Stop the alignment worker processes (if any were started)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self) -> "SFaceJudge":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -101,11 +101,11 @@ def sample_distinct_rows(rng: np.random.Generator, counts: np.ndarray, n_items: 
     draws = np.zeros((t, width), dtype=np.int64)
     draws[mask] = rng.integers(slot, np.repeat(n_items, counts))  # row-major: the rule's order
     picks = np.full((t, width), -1, dtype=np.int64)
-    o_max = int(n_items.max()) if t else 0
-    block = max(1, (1 << 22) // max(1, o_max))  # rows per block of the [block, O_max] swap table (16 MiB of int32)
+    cols = max(int(n_items.max()) if t else 0, width)  # a row's draws stay below its n_items; ≥ width to slice
+    block = max(1, (1 << 22) // cols)  # rows per block of the [block, cols] swap table (16 MiB of int32)
     for lo in range(0, t, block):
         hi = min(t, lo + block)
-        pool = np.broadcast_to(np.arange(o_max, dtype=np.int32), (hi - lo, o_max)).copy()
+        pool = np.broadcast_to(np.arange(cols, dtype=np.int32), (hi - lo, cols)).copy()
         for i in range(width):
             rows = np.flatnonzero(counts[lo:hi] > i)
             if not rows.size:
@@ -114,8 +114,7 @@ def sample_distinct_rows(rng: np.random.Generator, counts: np.ndarray, n_items: 
             a = pool[rows, i]
             pool[rows, i] = pool[rows, j]
             pool[rows, j] = a
-        picks[lo:hi] = np.where(mask[lo:hi], pool[:, :width] if o_max >= width else
-                                np.pad(pool, ((0, 0), (0, width - o_max))), -1)
+        picks[lo:hi] = np.where(mask[lo:hi], pool[:, :width], -1)
     return picks, mask
 
 
