@@ -166,7 +166,7 @@ def pigeonhole_replicates(values: torch.Tensor, speakers: torch.Tensor, imposter
     pair = speakers * k + imp[:, 0]  # [N] flat (speaker, imposter) cell
     if k <= _DENSE_MAX_IDENTITIES:
         s_mat = torch.zeros(k * k, dtype=torch.float64).index_add_(0, pair, values).view(k, k)  # [K, K]
-        c_mat = torch.zeros(k * k, dtype=torch.float64).index_add_(0, pair, torch.ones_like(values)).view(k, k)
+        c_mat = torch.bincount(pair, minlength=k * k).double().view(k, k)  # [K, K] trial counts (exact)
         return ((mult @ s_mat.T) * mult).sum(1), ((mult @ c_mat.T) * mult).sum(1)
     cells, inverse = torch.unique(pair, return_inverse=True)  # [P]
     s_cell = torch.zeros(cells.numel(), dtype=torch.float64).index_add_(0, inverse, values)  # [P]
@@ -274,23 +274,44 @@ def _imposter_array(imposters: Sequence, n: int) -> np.ndarray:
     return np.asarray([list(row) for row in imposters], dtype=str).reshape(n, widths.pop() if widths else 1)
 
 
-def _imposter_codes(imposters, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-trial imposters as (sorted distinct names, int64 codes ``[N, M]`` into them); a
+def _factorized(values, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(names, rank, codes)`` with ``rank[codes]`` = ``np.unique(values, return_inverse=True)``'s inverse in the
+    given shape: a ``benchmark.columns.Column`` from its codes (``Column.factorize_table``), anything else through
+    ``np.unique``. Keeping ``rank`` (table level, −1 for unused entries and empty slots) apart from ``codes`` (row
+    level) lets the caller compose table-level maps and gather the rows once."""
+    from benchmark.columns import Column
+
+    if isinstance(values, Column):
+        names, rank = values.factorize_table()
+        return names, rank, values.codes.reshape(shape)
+    values = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=str)
+    names, inverse = np.unique(values.astype(str).reshape(-1), return_inverse=True)
+    return names, np.arange(len(names), dtype=np.int64), inverse.astype(np.int64).reshape(shape)
+
+
+def _imposter_codes(imposters, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-trial imposters as ``_factorized``'s (sorted distinct names, rank, codes ``[N, M]``); a
     ``benchmark.columns.Column`` (1-D, or joined ``[N, M]``) is read from its codes (ValueError as
-    ``_imposter_array``)."""
+    ``_imposter_array``, and for a joined column whose rows have several widths)."""
     from benchmark.columns import Column
 
     if isinstance(imposters, Column):
         if len(imposters) != n:
             raise ValueError(f"imposters has {len(imposters)} entries for {n} trials")
-        names, codes = imposters.factorize()
-        codes = codes.reshape(n, -1)
+        names, rank, codes = _factorized(imposters, (n, -1))
         if codes.size and (codes < 0).any():
             raise ValueError("every trial needs the same number (≥ 1) of imposters; found rows of several widths")
-        return names, codes
+        return names, rank, codes
     imp = _imposter_array(imposters, n)  # [N, M]
-    names, codes = np.unique(imp.reshape(-1), return_inverse=True)
-    return names, codes.astype(np.int64).reshape(imp.shape)
+    return _factorized(imp, imp.shape)
+
+
+def _to_union(names: np.ndarray, rank: np.ndarray, union: np.ndarray) -> np.ndarray:
+    """Table-level map of ``_factorized``'s ``rank`` onto positions in the sorted ``union`` ⊇ ``names`` (−1 kept)."""
+    if not len(names):
+        return np.full(rank.shape, -1, dtype=np.int64)
+    pos = np.searchsorted(union, names).astype(np.int64)  # [len(names)]
+    return np.where(rank >= 0, pos[np.maximum(rank, 0)], -1)
 
 
 def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, level: float, seed: int,
@@ -321,33 +342,30 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
     Raises:
         ValueError: ``imposters`` of the wrong length or ragged.
     """
-    from benchmark.columns import factorize
-
-    values = values.detach().cpu()
+    values = values.detach().cpu().double()  # once: the CI functions below take it as is
     n = int(values.numel())
-    value = float(values.double().mean())
-    spk_names, spk_codes = factorize(identities)  # sorted ids, [N] index (codes of a Column: no string work)
+    value = float(values.mean())
+    spk_names, spk_rank, spk_codes = _factorized(identities, (n,))  # sorted ids; rank[codes]: [N] index
     n_spk = len(spk_names)
     imp = None
     extra, out = [], {}
     if imposters is not None:
-        imp_names, imp_codes = _imposter_codes(imposters, n)  # sorted ids, [N, M]
+        imp_names, imp_rank, imp = _imposter_codes(imposters, n)  # sorted ids, table ranks, [N, M] codes
         names = np.union1d(spk_names, imp_names)  # sorted union: np.unique of speakers and imposters together
         out = {"n_imposter_identities": len(imp_names), "n_resampled": len(names)}
-        imp = imp_codes
         if imp.shape[1] + 1 >= len(names):  # each trial holds all K identities (they are distinct in every protocol)
             extra.append(f"every trial involves all {len(names)} identities, so resampling identities cannot weight "
                          "one trial against another: only the speakers were resampled (one-way), which understates "
                          "the spread")
             imp = None
     if imp is None:
-        lo, hi = cluster_bootstrap_ci(values, torch.from_numpy(spk_codes.astype(np.int64)), n_boot=n_boot,
+        lo, hi = cluster_bootstrap_ci(values, torch.from_numpy(spk_rank[spk_codes]), n_boot=n_boot,
                                       level=level, seed=seed)
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk, "bootstrap": ONE_WAY, **out}
         smallest, dropped = n_spk, 0
-    else:
-        spk_idx = torch.from_numpy(np.searchsorted(names, spk_names).astype(np.int64)[spk_codes])  # [N]
-        imp_idx = torch.from_numpy(np.searchsorted(names, imp_names).astype(np.int64)[imp])  # [N, M]
+    else:  # table-level maps onto the union, then one gather per column
+        spk_idx = torch.from_numpy(_to_union(spk_names, spk_rank, names)[spk_codes])  # [N]
+        imp_idx = torch.from_numpy(_to_union(imp_names, imp_rank, names)[imp])  # [N, M]
         lo, hi, dropped = pigeonhole_bootstrap_ci(values, spk_idx, imp_idx[:, 0] if imp.shape[1] == 1 else imp_idx,
                                                   n_boot=n_boot, level=level, seed=seed, n_identities=len(names))
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk,

@@ -126,6 +126,12 @@ class Column(Sequence):
             rows[i] = index[self.table[i]]
         return rows[self.codes]
 
+    def distinct(self) -> list[str]:
+        """``sorted(set(column))`` from the codes: the distinct values used, sorted (a joined column: its parts'
+        values, empty slots left out)."""
+        codes = np.unique(self.codes.reshape(-1))
+        return sorted(self.table[int(c)] for c in codes[codes >= 0])
+
     def tolist(self) -> list[str]:
         """The N strings as a list."""
         return list(self)
@@ -142,6 +148,14 @@ class Column(Sequence):
             names: str array of the distinct values used, sorted; inverse: int64 array of ``codes``' shape with the
             position of each value in ``names`` (a joined column's −1 slots stay −1).
         """
+        names, rank = self.factorize_table()
+        return names, rank[self.codes]
+
+    def factorize_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``factorize`` before the per-row gather: ``(names, rank)`` with ``rank`` int64 ``[len(table) + 1]``, the
+        position in ``names`` of each table entry (−1 for entries no row uses, and at the last slot, which a −1 code
+        reads), so ``rank[codes]`` is ``factorize``'s inverse. Lets a caller compose table-level maps and gather
+        the rows once."""
         flat = self.codes.reshape(-1)
         present = np.zeros(len(self.table) + 1, dtype=bool)
         present[flat] = True  # −1 marks the last slot
@@ -150,7 +164,7 @@ class Column(Sequence):
         order = np.argsort(names, kind="stable")
         rank = np.full(len(self.table) + 1, -1, dtype=np.int64)
         rank[used[order]] = np.arange(len(used))
-        return names[order], rank[self.codes]
+        return names[order], rank
 
 
 def as_column(values) -> Column:

@@ -151,6 +151,34 @@ def test_summarize_two_way_fields_and_input_checks():
         summarize(values, spk, n_boot=10, level=0.95, seed=0, imposters=[["b"], ["c", "d"]] * 3)
 
 
+def test_summarize_reads_columns_exactly_as_lists():
+    """Columns are read from their codes through table-level maps (``Column.factorize_table``): unsorted tables,
+    entries no row uses and different speaker and imposter tables must give the list inputs' summary bit for bit."""
+    from benchmark.columns import Column
+
+    rng = np.random.default_rng(4)
+    n = 400
+    values = torch.from_numpy(rng.random(n).astype(np.float32))
+    spk_table = ["id09", "id03", "unused", "id07", "id01", "id05", "id11", "id02", "id08", "id04", "id06", "id10"]
+    imp_table = ["id12", "id02", "id01", "id10", "id04", "unused2", "id06", "id08", "id03", "id05", "id07", "id09"]
+    spk = Column(spk_table, rng.choice([i for i in range(12) if i != 2], n))
+    imp = Column(imp_table, rng.choice([i for i in range(12) if i != 5], n))
+    for imposters in (None, imp):
+        got = summarize(values, spk, n_boot=300, level=0.95, seed=1, imposters=imposters)
+        want = summarize(values, list(spk), n_boot=300, level=0.95, seed=1,
+                         imposters=None if imposters is None else list(imp))
+        assert got == want
+    joined = Column(imp_table, np.stack([imp.codes, (imp.codes + 3) % 12], axis=1))
+    got = summarize(values, spk, n_boot=300, level=0.95, seed=1, imposters=joined)
+    assert got == summarize(values, list(spk), n_boot=300, level=0.95, seed=1, imposters=joined.parts())
+    ragged = Column(imp_table, np.stack([imp.codes, np.where(np.arange(n) % 2, -1, 0)], axis=1))
+    with pytest.raises(ValueError, match="same number"):
+        summarize(values, spk, n_boot=10, level=0.95, seed=1, imposters=ragged)
+    names, rank = spk.factorize_table()
+    assert names.tolist() == sorted(set(spk)) and rank[spk_table.index("unused")] == -1 and rank[-1] == -1
+    assert (names[rank[spk.codes]] == np.asarray(list(spk))).all()
+
+
 @pytest.mark.parametrize("k", [6, 3])  # K = 3: about 11 % of the replicates have no between pair
 def test_ratio_summary_two_way_equals_naive_loop(k):
     from benchmark.tasks.consistency import ratio_summary

@@ -226,6 +226,9 @@ def test_column_reads_as_its_strings():
     names, inverse = col.factorize()
     assert names.tolist() == ["a", "b", "c"] and inverse.tolist() == [1, 0, 1, 2]
     assert col.lookup({"a": 10, "b": 11, "c": 12}).tolist() == [11, 10, 11, 12]
+    unused = Column(["z", "b", "a", "c"], [1, 0, 1, 2, 0])  # "c" is in the table but no row uses it
+    assert unused.distinct() == ["a", "b", "z"] == sorted(set(unused)) and unused[:3].distinct() == ["b", "z"]
+    assert Column(["z", "b", "a"], [[1, -1], [0, 2]]).distinct() == ["a", "b", "z"]
     with pytest.raises(ValueError, match="table holds"):
         Column(["a"], [0, 1])
 

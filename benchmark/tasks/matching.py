@@ -30,7 +30,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     """Seeded 1:2 trials over the usable (embedded) faces; probes are the trials' utterances."""
     trials = build_match_trials(manifest, spec, seed, set(real.ids))
     info = {"true_face": trials.true_face_tiers} if trials.true_face_tiers else {}
-    return Plan(trials=trials, probes=sorted(set(trials.probe)), info=info)
+    return Plan(trials=trials, probes=trials.probe.distinct(), info=info)
 
 
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
