@@ -1,7 +1,8 @@
 """Scoring at full scale: trial building, scoring and bootstrap time against dataset size (issue 11, part 4).
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/scale.py`` (defaults: every embedding protocol at 48 and 189 identities,
-1:2 matching also at 1,225). Options: ``--sizes 48,189,1225``, ``--protocols stratified,retrieval``,
+Run: ``python benchmarks/scale.py`` (torch's default threads: both cores of a 2-core machine, as ``bench run`` uses
+them) or ``OMP_NUM_THREADS=1 python benchmarks/scale.py`` (one core). Defaults: every embedding protocol at 48 and 189
+identities, 1:2 matching also at 1,225. Options: ``--sizes 48,189,1225``, ``--protocols stratified,retrieval``,
 ``--naive-trials 200000`` (trials of the naive numpy loop, 0 to skip), ``--naive-torch-trials 20000`` (of the
 naive torch loop), ``--skip-hash``.
 
