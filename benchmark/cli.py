@@ -209,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "benchmark.cli embed --dataset D --judge J (benchmark.embed).")
     _dataset_args(p, DEFAULT_DATASET)
     p.add_argument("--judge", default=None, help="the judge (bench ls judges; default: the default judge)")
-    p.add_argument("--device", default="cpu", help="torch device of the judge: cpu, cuda (default cpu)")
+    p.add_argument("--device", "--judge-device", dest="device", default="cpu",
+                   help="torch device of the judge: cpu, cuda (default cpu); --judge-device is the same option under "
+                        "the name run, score and check use")
     p.add_argument("--batch-size", type=positive_int, default=None, help="faces per judge batch (default: the judge's)")
     p.add_argument("--shard-dir", default=None,
                    help="folder for the per-rank files (default <cache dir>/embed-shards; on several machines a "

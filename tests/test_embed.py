@@ -78,3 +78,14 @@ def test_two_gloo_ranks_equal_one_process_and_a_killed_shard_resumes(vox1_mini, 
     done = embed_dataset("vox1-mini", "dlib", data_root=str(vox1_mini), progress=False, rank=Rank(0, 2, False))
     assert done["embedded_now"] == 0 and done["merged_rows"] >= len(merged)
     assert _rows(sharded / "embeddings.sqlite") == merged
+
+
+def test_embed_takes_the_judge_device_under_both_names():
+    """``bench embed --device`` (documented) and ``--judge-device`` (the name run, score and check use) are one
+    option."""
+    from benchmark.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["embed", "--judge-device", "cuda:1"]).device == "cuda:1"
+    assert parse(["embed", "--device", "cuda"]).device == "cuda"
+    assert parse(["embed"]).device == "cpu"
