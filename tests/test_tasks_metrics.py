@@ -314,6 +314,28 @@ def test_consistency_task_equals_naive_loop():
     assert set(res.strata) == {"gender=f", "gender=m"} and "ratio" in res.strata["gender=f"]
 
 
+def test_consistency_ratio_leaves_out_trials_of_failed_faces():
+    """A failed (blank) generated face has a NaN embedding: the ratio is taken over the trials whose three faces
+    are all defined, overall and per stratum, and the others are counted and flagged."""
+    m, real, gen = world()
+    gen.vectors[::4] = np.nan  # every fourth utterance's face failed
+    spec = get_protocol("consistency")
+    task = get_task(spec.task)
+    plan = task.build(m, spec, 0, real)
+    res = task.score(plan, gen, real, m, spec, "cpu", 0)
+    t = plan.trials
+    failed = {u for u, v in zip(gen.utterance_ids, gen.vectors) if np.isnan(v).any()}
+    for where, rows in [("all", range(len(t)))] + [(s, [i for i in range(len(t)) if t["stratum"][i] == s])
+                                                   for s in ("f", "m")]:
+        kept = [i for i in rows if not {t["probe"][i], t["same_partner"][i], t["other_partner"][i]} & failed]
+        within = sum(cos(vec(gen, t["probe"][i]), vec(gen, t["same_partner"][i])) for i in kept)
+        between = sum(cos(vec(gen, t["probe"][i]), vec(gen, t["other_partner"][i])) for i in kept)
+        got = res.scores["ratio"] if where == "all" else res.strata[f"gender={where}"]["ratio"]
+        assert 0 < len(kept) < len(rows)
+        assert got["n"] == len(kept) and got["failed_excluded"] == len(rows) - len(kept) and "failed" in got["flag"]
+        assert got["value"] == pytest.approx(within / between, rel=1e-5)
+
+
 def test_detect_task_equals_naive_loop():
     m, real, gen, plan, res = score_of("detect")
     flags = dict(zip(gen.utterance_ids, gen.aligned.tolist()))

@@ -169,25 +169,27 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     for name, metrics in st2.items():
         strata[name].update(metrics)
     kw = dict(n_boot=spec.bootstrap, level=spec.ci_level, seed=seed)
-    defined = ~(within.isnan() | between.isnan())  # [N] False where a failed (blank) face took part
+    defined = (~(within.isnan() | between.isnan())).cpu().numpy()  # [N] False where a failed (blank) face took part
+    speaker = np.asarray(list(trials["speaker"]), dtype=object)  # [N]
+    other = np.asarray(list(trials["other_speaker"]), dtype=object)  # [N]
+    stratum = np.asarray(list(trials["stratum"]), dtype=object)  # [N]
 
-    def ratio(rows: list[int]) -> dict:
-        kept = [i for i in rows if bool(defined[i])]
-        if not kept:
+    def ratio(rows: np.ndarray) -> dict:
+        kept = rows[defined[rows]]  # [N_kept] int64, in trial order
+        if not kept.size:
             return {"value": float("nan"), "ci95": [float("nan"), float("nan")], "n": 0, "n_identities": 0,
-                    "failed_excluded": len(rows), "flag": "every trial involves a failed (blank) generated face"}
-        idx = torch.tensor(kept, dtype=torch.long, device=dev)
-        out = ratio_summary(within[idx], between[idx], [trials["speaker"][i] for i in kept],
-                            others=[trials["other_speaker"][i] for i in kept], **kw)
-        if len(kept) < len(rows):
-            out["failed_excluded"] = len(rows) - len(kept)
-            out["flag"] = "; ".join(filter(None, [out.get("flag"), f"{len(rows) - len(kept)} trial(s) excluded: a "
+                    "failed_excluded": int(rows.size), "flag": "every trial involves a failed (blank) generated face"}
+        idx = torch.from_numpy(kept).to(dev)
+        out = ratio_summary(within[idx], between[idx], speaker[kept].tolist(), others=other[kept].tolist(), **kw)
+        if kept.size < rows.size:
+            out["failed_excluded"] = int(rows.size - kept.size)
+            out["flag"] = "; ".join(filter(None, [out.get("flag"), f"{rows.size - kept.size} trial(s) excluded: a "
                                                   "generated face failed (blank)"]))
         return out
 
-    scores["ratio"] = ratio(list(range(len(trials))))
-    for s in sorted(set(trials["stratum"])):
-        strata[f"gender={s}"]["ratio"] = ratio([i for i, x in enumerate(trials["stratum"]) if x == s])
+    scores["ratio"] = ratio(np.arange(len(trials), dtype=np.int64))
+    for s in sorted(set(stratum.tolist())):
+        strata[f"gender={s}"]["ratio"] = ratio(np.flatnonzero(stratum == s))
     info = {"similarity": "cosine of judge embeddings of generated faces",
             "ratio": "mean(within) / mean(between); 1 for a generator that ignores the voice",
             "different_speaker_partner": "any gender (speaker uniform, then utterance uniform)",
