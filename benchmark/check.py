@@ -37,7 +37,9 @@ be unchanged where the stored result has one, the protocol version must still be
 set of metrics and strata must be the same. A result that cannot be re-run (missing model, data, CUDA, folder)
 fails.
 
-Submission results (``bench score``) are re-scored from their folder with ``benchmark.submission.score``.
+Submission results (``bench score``) are re-scored from their folder with ``benchmark.submission.score``, on every
+protocol stored for the same folder and configuration even when only some are named: the folder holds the faces of
+all of them, and ``bench score`` refuses a face that no protocol of the run uses.
 """
 
 from __future__ import annotations
@@ -344,12 +346,21 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
     groups: dict[str, list[int]] = {}
     for i in chosen:
         groups.setdefault(_config_key(results[i], device), []).append(i)
+    from benchmark.submission import FOLDER_SPEC
+
+    siblings: dict[str, list[str]] = {}  # every stored protocol of a configuration, chosen or not
+    for r in results:
+        siblings.setdefault(_config_key(r, device), []).append(r["protocol"]["name"])
     report = CheckReport()
     root = Path(results_dir)
     for members in groups.values():
         first = results[members[0]]
         run_device, judge_device = device or first["device"], judge_device_of(first, device)
         protocols = list(dict.fromkeys(results[i]["protocol"]["name"] for i in members))
+        if first["generator"].get("spec") == FOLDER_SPEC:
+            # a submission folder holds the faces of every protocol it was scored on, and bench score refuses a
+            # face no protocol of the run uses: re-score it with all its stored protocols, compare the chosen ones
+            protocols = list(dict.fromkeys(protocols + siblings[_config_key(first, device)]))
         try:
             new = {r["protocol"]["name"]: r for r in _rerun(first, protocols, run_device, data_root, data_dir,
                                                             use_cache, progress, judge_device) if "skipped" not in r}

@@ -173,6 +173,24 @@ def test_released_speech2face_reproduces_its_stored_result(vox1_s2f, protocol):
         assert now["scores"][metric]["value"] == pytest.approx(s["value"], rel=1e-6, abs=1e-9)
 
 
+def test_bench_check_of_one_submission_protocol_rescores_its_whole_folder(vox1_s2f, tmp_path):
+    """Consistency uses 258 of the 328 released faces, stratified all of them: checking the consistency file alone
+    must re-score the folder with both protocols (alone, the 70 faces only stratified uses are extra files)."""
+    from benchmark.check import check
+    from benchmark.submission import SubmissionError, score
+
+    folder, results = vox1_s2f / "speech2face" / "v2f-exg0.0", tmp_path / "results"
+    out = score(folder, ["stratified", "consistency"], "vox1-s2f", name="s2f", data_root=vox1_s2f, split="all",
+                progress=False, results_dir=results)
+    assert out[0]["trials"]["probes"] > out[1]["trials"]["probes"]  # consistency alone would find extra files
+    with pytest.raises(SubmissionError, match="do not use"):
+        score(folder, ["consistency"], "vox1-s2f", name="s2f", data_root=vox1_s2f, split="all", progress=False,
+              write=False)
+    consistency = [str(p) for p in results.rglob("consistency-*.json")]
+    report = check(results, consistency, data_root=vox1_s2f, log=lambda line: None)
+    assert report.ok and list(report.files) == ["vox1-s2f/s2f/consistency-seed0.json"]
+
+
 def test_human_age_bands_are_the_truth_of_the_age_protocol(vox1_s2f):
     from benchmark.datasets import load_dataset
 
