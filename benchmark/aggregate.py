@@ -284,8 +284,8 @@ def _factorized(values, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray,
     if isinstance(values, Column):
         names, rank = values.factorize_table()
         return names, rank, values.codes.reshape(shape)
-    values = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=str)
-    names, inverse = np.unique(values.astype(str).reshape(-1), return_inverse=True)
+    values = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=str)
+    names, inverse = np.unique(values.reshape(-1), return_inverse=True)
     return names, np.arange(len(names), dtype=np.int64), inverse.astype(np.int64).reshape(shape)
 
 
@@ -307,7 +307,8 @@ def _imposter_codes(imposters, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _to_union(names: np.ndarray, rank: np.ndarray, union: np.ndarray) -> np.ndarray:
-    """Table-level map of ``_factorized``'s ``rank`` onto positions in the sorted ``union`` ⊇ ``names`` (−1 kept)."""
+    """Table-level map of ``_factorized``'s ``rank`` onto positions in the sorted ``union`` ⊇ ``names``
+    (−1 kept)."""
     if not len(names):
         return np.full(rank.shape, -1, dtype=np.int64)
     pos = np.searchsorted(union, names).astype(np.int64)  # [len(names)]

@@ -23,8 +23,8 @@ Preprocessing, version ``PREPROCESS_VERSION`` (part of the cache key), chosen to
      centre-crop fallback); ``face_detected`` records which;
   4. the package's ``AgeAndGender.predict(image, [box])`` landmarks and aligns the box and runs both networks.
 Steps 1–3 are the dlib judges' own code (``benchmark.judges.dlib_detect.upscale_small`` and ``face_box``): when a dlib
-judge has located the same pixels in this process, its box is taken (``dlib_detect.recall_box``) instead of running the detector a second time;
-the prediction is the same (tests/test_judge_input.py).
+judge has located the same pixels in this process, its box is taken (``dlib_detect.recall_box``) instead of running
+the detector a second time; the prediction is the same (tests/test_judge_input.py).
 
 Outputs per image, float32 row, columns ``COLUMNS``: ``male`` (1.0 if the predicted gender is male, else 0.0),
 ``gender_confidence`` (the package's floored percentage of the chosen class, / 100, in [0.5, 1]), ``age_years``

@@ -324,6 +324,8 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
         BenchError: the folder does not exist, a result file cannot be read, a name matches nothing (or no
             result of ``judge``), an unknown judge name (with suggestions) or an unknown tolerance.
     """
+    from benchmark.submission import FOLDER_SPEC
+
     if tolerance not in TOLERANCES:
         raise BenchError(f"--tolerance must be one of {', '.join(TOLERANCES)}, not {tolerance!r}.")
     if judge is not None:
@@ -346,8 +348,6 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
     groups: dict[str, list[int]] = {}
     for i in chosen:
         groups.setdefault(_config_key(results[i], device), []).append(i)
-    from benchmark.submission import FOLDER_SPEC
-
     siblings: dict[str, list[str]] = {}  # every stored protocol of a configuration, chosen or not
     for r in results:
         siblings.setdefault(_config_key(r, device), []).append(r["protocol"]["name"])

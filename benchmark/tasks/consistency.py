@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from benchmark.aggregate import ONE_WAY, PIGEONHOLE, identity_multiplicities, interval_flag, pigeonhole_replicates
+from benchmark.columns import factorize
 from benchmark.data import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics import cosine_similarity_rows
@@ -172,7 +173,6 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     defined = (~(within.isnan() | between.isnan())).cpu().numpy()  # [N] False where a failed (blank) face took part
     speaker = np.asarray(list(trials["speaker"]), dtype=object)  # [N]
     other = np.asarray(list(trials["other_speaker"]), dtype=object)  # [N]
-    stratum = np.asarray(list(trials["stratum"]), dtype=object)  # [N]
 
     def ratio(rows: np.ndarray) -> dict:
         kept = rows[defined[rows]]  # [N_kept] int64, in trial order
@@ -188,8 +188,9 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
         return out
 
     scores["ratio"] = ratio(np.arange(len(trials), dtype=np.int64))
-    for s in sorted(set(stratum.tolist())):
-        strata[f"gender={s}"]["ratio"] = ratio(np.flatnonzero(stratum == s))
+    names, inverse = factorize(trials["stratum"])  # sorted stratum labels, [N] index (as base.aggregate splits)
+    for j, s in enumerate(names.tolist()):
+        strata[f"gender={s}"]["ratio"] = ratio(np.flatnonzero(inverse == j))
     info = {"similarity": "cosine of judge embeddings of generated faces",
             "ratio": "mean(within) / mean(between); 1 for a generator that ignores the voice",
             "different_speaker_partner": "any gender (speaker uniform, then utterance uniform)",
