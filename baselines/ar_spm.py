@@ -40,7 +40,7 @@ from baselines.nets import FaceDecoder, FaceEncoder, S2FVoiceEncoder, ms_ssim, t
 from baselines.speech2face import speaker_centroids
 from baselines.trained import Recipe, TrainedGenerator
 from benchmark.errors import BenchError
-from benchmark.generator import GeneratorContext
+from benchmark.generators.base import GeneratorContext
 
 
 class Priors(nn.Module):
@@ -212,7 +212,7 @@ class ARSPM(Recipe):
         speaker = None
         if self.config["prior"] == "gender":
             if self._speaker_encoder is None:
-                from benchmark.speaker import SpeakerEncoder
+                from baselines.speaker import SpeakerEncoder
 
                 self._speaker_encoder = SpeakerEncoder(device=str(feats.device))
             speaker = self._speaker_encoder.embed(waveforms, lengths)

@@ -3,7 +3,7 @@
 * ``mean-face``: the per-pixel mean of all non-blank training faces (every source), each centre-cropped and
   resized to ``image_size`` first; one image for every voice, so it carries no information about the voice.
 * ``random-face``: for each utterance, the first non-blank training face in the order drawn by ``utterance_seed(seed, utterance)``.
-Both learn only from ``benchmark.heldout.training_faces`` (declared as ``HOLDOUT_RULE``). Expected 1:2
+Both learn only from ``benchmark.data.heldout.training_faces`` (declared as ``HOLDOUT_RULE``). Expected 1:2
 matching accuracy of both is 0.5.
 """
 
@@ -16,10 +16,10 @@ import torch
 
 from baselines.common import first_nonblank, seeded_order, training_faces
 from benchmark.errors import BenchError
-from benchmark.images import is_blank
-from benchmark.generator import GeneratorContext, GeneratorMeta, utterance_seed
-from benchmark.heldout import HOLDOUT_RULE
-from benchmark.images import square_resize, to_chw_tensor
+from benchmark.data.images import is_blank
+from benchmark.generators.base import GeneratorContext, GeneratorMeta, utterance_seed
+from benchmark.data.heldout import HOLDOUT_RULE
+from benchmark.data.images import square_resize, to_chw_tensor
 
 
 class MeanFaceGenerator:

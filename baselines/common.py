@@ -6,20 +6,20 @@ from typing import Iterable
 
 import numpy as np
 
-from benchmark.data import Face
+from benchmark.data.manifest import Face
 from benchmark.errors import BenchError
-from benchmark.generator import GeneratorContext
-from benchmark.images import is_blank
+from benchmark.generators.base import GeneratorContext
+from benchmark.data.images import is_blank
 
 
 def training_faces(ctx: GeneratorContext) -> list[Face]:
-    """Faces (every source) a reference may learn from, sorted by id: ``benchmark.heldout.training_faces``
+    """Faces (every source) a reference may learn from, sorted by id: ``benchmark.data.heldout.training_faces``
     (the training identities, without VoxCeleb1 frames of the videos ``id-topk-seen`` holds out).
 
     Raises:
         BenchError: the dataset has no training face.
     """
-    from benchmark.heldout import training_faces as allowed
+    from benchmark.data.heldout import training_faces as allowed
 
     faces = allowed(ctx.manifest)
     if not faces:

@@ -1,10 +1,10 @@
 """Network pieces shared by the learned baselines (``wen-gan``, ``speech2face``, ``ar-spm``) and their losses.
 
-Every voice network here takes features ``[B, 64, F]`` from ``benchmark.voice`` with int64 frame counts
+Every voice network here takes features ``[B, 64, F]`` from ``baselines.voice`` with int64 frame counts
 ``[B]`` and is *length-masked*: after every layer the positions beyond each recording's own length are set to
 zero and pooling over time averages only valid positions. With zero padding in every convolution, a
 recording's output is then the same whether it is run alone or zero-padded inside a batch (what
-``benchmark.conformance`` checks). During training all crops of a batch have one length, so the masks are
+``benchmark.generators.conformance`` checks). During training all crops of a batch have one length, so the masks are
 all-true there.
 
 Images are float ``[B, 3, S, S]`` in [-1, 1]: ``(x - 127.5) / 127.5`` of uint8 RGB (Wen et al. 2019,

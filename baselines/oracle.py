@@ -4,9 +4,9 @@ For each utterance it returns a real face of the speaker drawn (by ``utterance_s
 non-blank faces of a source *other than* the protocol's gallery source — on VoxCeleb1 + VGGFace, a VoxCeleb1
 face-track frame, while trials show VGGFace1 crops — so it is never the trial's own true face. Where the gallery *is* the only face source (vox1-s2f: the VoxCeleb1
 crop of each clip), it returns the crop of the probe's own clip, which the true-face rule
-(``benchmark.trials.TRUE_FACE_RULE``) never shows as that probe's true face when the speaker has another face;
+(``benchmark.trials.builders.TRUE_FACE_RULE``) never shows as that probe's true face when the speaker has another face;
 speakers with a single face are left out of the oracle's rows by the engine (``SHOWS_PROBE_CLIP_FACE``,
-``benchmark.trials.drop_single_face_identities``), counted in the result. The face is
+``benchmark.trials.builders.drop_single_face_identities``), counted in the result. The face is
 centre-cropped to a square and resized to ``image_size``. It reads test identities' faces, which no real
 generator may do: it measures what the judge and protocol allow, not a method. It learns nothing, so it
 declares ``HOLDOUT_RULE`` (nothing of a held-out video reaches any training).
@@ -20,9 +20,9 @@ import torch
 
 from baselines.common import first_nonblank, identity_of, seeded_order
 from benchmark.errors import BenchError
-from benchmark.generator import GeneratorContext, GeneratorMeta, utterance_seed
-from benchmark.heldout import HOLDOUT_RULE
-from benchmark.images import square_resize, to_chw_tensor
+from benchmark.generators.base import GeneratorContext, GeneratorMeta, utterance_seed
+from benchmark.data.heldout import HOLDOUT_RULE
+from benchmark.data.images import square_resize, to_chw_tensor
 
 
 class OracleGenerator:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from baselines.nets import FaceDecoder, S2FVoiceEncoder, to_unit_range
 from baselines.trained import Recipe, TrainedGenerator
-from benchmark.generator import GeneratorContext
+from benchmark.generators.base import GeneratorContext
 
 
 def speaker_centroids(features: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""What the learned baselines share: the recipe base class (see ``benchmark.train``) and the checkpoint adapter.
+"""What the learned baselines share: the recipe base class (see ``baselines.train``) and the checkpoint adapter.
 
 ``TrainedGenerator`` turns a checkpoint written by ``bench train`` into a generator:
 
@@ -6,7 +6,7 @@
   scored dataset's test split (a leak: e.g. trained on a dataset whose training split is this one's test);
 * it exposes those identities (``training_identities``), so the engine refuses an evaluated split that holds any of
   them (``bench run --split all`` on the dataset it trained on, or on another dataset sharing its speakers);
-* each voice goes through the Wen et al. front end (``benchmark.voice.VoiceFrontEnd``) and the recipe's
+* each voice goes through the Wen et al. front end (``baselines.voice.VoiceFrontEnd``) and the recipe's
   ``infer`` *one at a time*, so a face never depends on the batch it was generated in (float reductions over
   a padded batch differ from the unpadded ones in the last bit, enough to flip a pixel's rounding);
 * inference samples nothing, so the output of an utterance is a function of its waveform alone (the run
@@ -24,7 +24,7 @@ import torch
 
 from baselines.nets import to_uint8
 from benchmark.errors import BenchError
-from benchmark.generator import GeneratorContext, GeneratorMeta
+from benchmark.generators.base import GeneratorContext, GeneratorMeta
 
 
 class Recipe:
@@ -40,7 +40,7 @@ class Recipe:
         CITATION: the paper.
 
     Args:
-        config: resolved config (``benchmark.train.resolve_config``).
+        config: resolved config (``baselines.train.resolve_config``).
         info: data-derived sizes (``info_from_data``), stored in the checkpoint.
     """
 
@@ -115,7 +115,7 @@ class Recipe:
     @staticmethod
     def sample_voices(data, batch_size: int, gen: torch.Generator, crop_frames, device: str):
         """Random training utterances (uniform, with replacement) and crops: (x ``[B, 64, L]``, labels ``[B]``, idx)."""
-        from benchmark.voice import random_crops
+        from baselines.voice import random_crops
 
         idx = torch.randint(0, len(data.utt_ids), (batch_size,), generator=gen)
         x = random_crops([data.feats[i] for i in idx.tolist()], gen, tuple(crop_frames))
@@ -149,8 +149,8 @@ class TrainedGenerator:
     """
 
     def __init__(self, ctx: GeneratorContext, baseline: str, checkpoint: str | None = None):
-        from benchmark.train import build_recipe, file_sha256, load_checkpoint
-        from benchmark.voice import VoiceFrontEnd
+        from baselines.train import build_recipe, file_sha256, load_checkpoint
+        from baselines.voice import VoiceFrontEnd
 
         if not checkpoint:
             raise BenchError(
@@ -170,7 +170,7 @@ class TrainedGenerator:
         self.device = ctx.device
         self.training_identities = tuple(ck["dataset"]["identities"])
         """VoxCeleb1 IDs the checkpoint trained on: the engine refuses an evaluated split holding any of them
-        (``benchmark.engine.check_split_disjoint``), whatever dataset the checkpoint was trained on."""
+        (``benchmark.engine.run.check_split_disjoint``), whatever dataset the checkpoint was trained on."""
         self.recipe = build_recipe(baseline, ck["config"], ck["info"], ctx.device)
         self.recipe.load_state({"modules": ck["modules"]}, ctx.device)
         self.recipe.eval()

@@ -9,7 +9,7 @@
   utterance embeddings) has the highest cosine similarity with the probe's; the output is that speaker's
   first non-blank face (sorted by face id) of the protocol's gallery source, else of any source.
 
-Both read only what ``benchmark.heldout`` allows: the training identities' utterances and faces outside the
+Both read only what ``benchmark.data.heldout`` allows: the training identities' utterances and faces outside the
 videos that ``id-topk-seen`` holds out (both declare ``HOLDOUT_RULE``). Neither samples anything: a face depends on the waveform
 alone. The face model they are "trained against" is none (pixels of training faces); ``weights_sha256`` is
 the sha256 of resemblyzer's ``pretrained.pt``, the only weights they use.
@@ -24,13 +24,13 @@ import torch
 
 from baselines.common import training_faces
 from benchmark.errors import BenchError
-from benchmark.generator import GeneratorContext, GeneratorMeta
-from benchmark.heldout import HOLDOUT_RULE
-from benchmark.images import is_blank, square_resize, to_chw_tensor
+from benchmark.generators.base import GeneratorContext, GeneratorMeta
+from benchmark.data.heldout import HOLDOUT_RULE
+from benchmark.data.images import is_blank, square_resize, to_chw_tensor
 
 
 def _training_voices(ctx: GeneratorContext) -> tuple[list, list]:
-    from benchmark.heldout import training_utterances
+    from benchmark.data.heldout import training_utterances
 
     train = {i.id: i for i in ctx.manifest.split("train")}
     utts = training_utterances(ctx.manifest)
@@ -45,7 +45,7 @@ class VoiceGenderGenerator:
     def __init__(self, ctx: GeneratorContext, image_size: int = 128):
         from sklearn.linear_model import LogisticRegression
 
-        from benchmark.speaker import SpeakerEncoder, embed_files
+        from baselines.speaker import SpeakerEncoder, embed_files
 
         self.image_size = int(image_size)
         utts, owners = _training_voices(ctx)
@@ -99,7 +99,7 @@ class NearestVoiceGenerator:
     """``nearest-voice`` (module docstring). ``image_size``: output side in pixels (default 128)."""
 
     def __init__(self, ctx: GeneratorContext, image_size: int = 128):
-        from benchmark.speaker import SpeakerEncoder, embed_files
+        from baselines.speaker import SpeakerEncoder, embed_files
 
         self.image_size = int(image_size)
         utts, owners = _training_voices(ctx)

@@ -35,7 +35,7 @@ from torch import nn
 
 from baselines.nets import WenFaceTrunk, WenGenerator, WenVoiceNet
 from baselines.trained import Recipe, TrainedGenerator
-from benchmark.generator import GeneratorContext
+from benchmark.generators.base import GeneratorContext
 
 
 class WenGan(Recipe):

@@ -1,6 +1,6 @@
 """voice2face-bench: the evaluation benchmark suite for face reconstruction from voice.
 
-The engine (`benchmark.engine.run`) and the `bench` command line score a generator that pictures a
+The engine (`benchmark.engine.run.run`) and the `bench` command line score a generator that pictures a
 face from a speech clip, with a fixed judge, seeded trials and confidence intervals.
 """
 

@@ -1,4 +1,4 @@
-"""The ``bench`` command line: thin argparse subcommands over ``benchmark.engine.run`` and the registries."""
+"""The ``bench`` command line: thin argparse subcommands over ``benchmark.engine.run.run`` and the registries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from benchmark.errors import BenchError
-from benchmark.preflight import non_negative_int, positive_int
+from benchmark.engine.preflight import non_negative_int, positive_int
 
 RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<model>/<protocol>-seed<seed>.json, with "
                     "-judge-<judge> before .json for a judge other than the default (default "
@@ -30,7 +30,7 @@ def _model_args(pairs: list[str]) -> dict:
 def format_scores(result: dict) -> str:
     """A tabulate table of a result's scores: one row per metric and stratum, value, 95 % CI, trials, identities.
 
-    A summary whose interval cannot be trusted (``"flag"``, rules in ``benchmark.aggregate``) gets a numbered mark
+    A summary whose interval cannot be trusted (``"flag"``, rules in ``benchmark.metrics.aggregate``) gets a numbered mark
     in the ``flag`` column and its reason under the table; a line names the bootstrap(s) the intervals came from.
     """
     from tabulate import tabulate
@@ -84,7 +84,7 @@ def print_result(result: dict) -> None:
           f"{result['trials']['probes']} probe utterances)")
     print("excluded identities: " + _excluded_line(result))
     tiers = (result["trials"].get("true_face") or {}).get("trials")
-    if tiers:  # a VoxCeleb1-crop gallery (vox1-s2f): benchmark.trials.TRUE_FACE_RULE
+    if tiers:  # a VoxCeleb1-crop gallery (vox1-s2f): benchmark.trials.builders.TRUE_FACE_RULE
         print(f"true faces ({result['trials']['true_face']['rule']}): " + ", ".join(f"{n} {t}" for t, n in tiers.items())
               + " trials")
     if "real_faces_this_protocol" in inputs:
@@ -108,11 +108,11 @@ def print_result(result: dict) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.engine import run_many
+    from benchmark.engine.run import run_many
 
     protocols = _comma_list(args.protocol)
     if args.plots:
-        from benchmark.sheet import run_with_plots  # run_many, plus a margin histogram per 1:2 protocol
+        from benchmark.reports.sheet import run_with_plots  # run_many, plus a margin histogram per 1:2 protocol
 
         run_many = run_with_plots
     results = run_many(args.model, protocols, args.dataset, data_root=args.data_root, data_dir=args.data_dir,
@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from benchmark.embed import embed_dataset
+    from benchmark.engine.embed_all import embed_dataset
 
     out = embed_dataset(args.dataset, args.judge, data_root=args.data_root, data_dir=args.data_dir,
                         device=args.device, batch_size=args.batch_size, shard_dir=args.shard_dir,
@@ -170,7 +170,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         rows = [[n, get_protocol(n).version, get_protocol(n).description, get_protocol(n).source] for n in PROTOCOLS]
         print(tabulate(rows, headers=["protocol", "version", "what", "source"]))
     else:
-        from benchmark.datasets import DATASETS
+        from benchmark.data.datasets import DATASETS
 
         print(tabulate([[n, d] for n, d in DATASETS.items()], headers=["dataset", "what"]))
     return 0
@@ -178,7 +178,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from benchmark import __version__
-    from benchmark.datasets import DEFAULT_DATASET
+    from benchmark.data.datasets import DEFAULT_DATASET
 
     parser = argparse.ArgumentParser(prog="bench", description="voice2face-bench: score face-from-voice generators.")
     parser.add_argument("--version", action="version", version=f"voice2face-bench {__version__}")
@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
     p.add_argument("--skip-conformance", action="store_true",
                    help="score a plug-in generator without first checking its meta, output format, determinism "
-                        "and batch independence (benchmark.conformance); the result records that it was skipped")
+                        "and batch independence (benchmark.generators.conformance); the result records that it was skipped")
     p.add_argument("--plots", action="store_true",
                    help="also save a histogram of similarity margins (true - imposter) next to each 1:2 result JSON")
     _judge_args(p)
@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("embed", help="compute and cache every real face's judge embedding (sharded under torchrun)",
                        description="One process: bench embed --dataset D --judge J. Sharded over N processes "
                                    "(gloo on the CPU, nccl on CUDA): torchrun --standalone --nproc-per-node N -m "
-                                   "benchmark.cli embed --dataset D --judge J (benchmark.embed).")
+                                   "benchmark.cli embed --dataset D --judge J (benchmark.engine.embed_all).")
     _dataset_args(p, DEFAULT_DATASET)
     p.add_argument("--judge", default=None, help="the judge (bench ls judges; default: the default judge)")
     p.add_argument("--device", "--judge-device", dest="device", default="cpu",
@@ -225,13 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_results_commands(sub, DEFAULT_DATASET)
 
-    from benchmark.train import add_parser as add_train_parser
+    from baselines.train import add_parser as add_train_parser
 
     add_train_parser(sub)
     return parser
 
 
-# --- submissions, leaderboards, regression checks, pictures (benchmark.submission, .leaderboard, .check, .sheet)
+# --- submissions, leaderboards, regression checks, pictures (benchmark.engine.submission, .leaderboard, .check, .sheet)
 
 
 def _comma_list(text: str) -> list[str]:
@@ -246,7 +246,7 @@ def _single(protocols: list[str]) -> bool:
 def cmd_score(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from benchmark.submission import score
+    from benchmark.engine.submission import score
 
     protocols = _comma_list(args.protocol)
     results = score(args.faces, protocols, args.dataset, name=args.name or Path(args.faces).resolve().name,
@@ -287,7 +287,7 @@ def score_command(args: argparse.Namespace) -> str:
 
 
 def cmd_trials(args: argparse.Namespace) -> int:
-    from benchmark.submission import export_trials
+    from benchmark.engine.submission import export_trials
 
     protocols = _comma_list(args.protocol)
     info = export_trials(protocols, args.dataset, args.out, seed=args.seed, data_root=args.data_root,
@@ -305,7 +305,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from benchmark.leaderboard import leaderboard
+    from benchmark.reports.leaderboard import leaderboard
 
     if args.judge:
         from benchmark.judges import judge_names
@@ -320,7 +320,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)")
         return 0
     if args.judge and not args.quiet:
-        from benchmark.leaderboard import section_markdown
+        from benchmark.reports.leaderboard import section_markdown
 
         shown = [t for t in output.tables if t.judge == args.judge]
         print("\n".join(section_markdown(t) for t in shown) if shown else f"no table of judge {args.judge!r}")
@@ -331,7 +331,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from benchmark.check import check
+    from benchmark.reports.check import check
 
     report = check(args.results_dir, args.names, tolerance=args.tolerance, device=args.device,
                    data_root=args.data_root, data_dir=args.data_dir, use_cache=not args.no_cache,
@@ -346,8 +346,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
-    from benchmark.preflight import check_out_file
-    from benchmark.sheet import contact_sheet
+    from benchmark.engine.preflight import check_out_file
+    from benchmark.reports.sheet import contact_sheet
 
     check_out_file(args.out, "--out", "Name a PNG file.")
 
@@ -408,7 +408,7 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--training-datasets", help="comma-separated dataset ids the model was trained on")
     p.add_argument("--holdout-rule", default="",
                    help="declare that the model never trained on the videos id-topk-seen holds out (give the rule "
-                        "name, benchmark.heldout.HOLDOUT_RULE); without it id-topk-seen is refused")
+                        "name, benchmark.data.heldout.HOLDOUT_RULE); without it id-topk-seen is refused")
     p.add_argument("--device", default="cpu", help="torch device for the metrics (default cpu)")
     p.add_argument("--batch-size", type=positive_int, default=16,
                    help="faces per judge batch, >= 1 (default 16); never changes scores")

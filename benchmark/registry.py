@@ -29,6 +29,13 @@ MODELS: dict[str, str] = {
 }
 """Built-in generators: registered name -> "module:factory"."""
 
+MODEL_ALIASES: dict[str, str] = {
+    "benchmark.submission:FolderGenerator": "benchmark.engine.submission:FolderGenerator",
+}
+"""Model specs that stored results record under a module path the code has since left: old spec -> where it
+lives now. ``bench score`` still records the old string (``benchmark.engine.submission.FOLDER_SPEC``), a stable
+name, so every stored submission result re-runs unchanged."""
+
 ENTRY_POINT_GROUP = "voice2face_bench.generators"
 
 
@@ -80,6 +87,8 @@ def resolve_model(spec: str) -> Callable:
     """
     if spec in MODELS:
         return import_object(MODELS[spec])
+    if spec in MODEL_ALIASES:
+        return import_object(MODEL_ALIASES[spec])
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == spec:
             return ep.load()

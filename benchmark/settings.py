@@ -91,7 +91,7 @@ def caching_enabled() -> bool:
 @contextlib.contextmanager
 def caching_off(off: bool = True):
     """Context manager: within it (when ``off``), ``caching_enabled()`` is False for this thread/context, so
-    ``benchmark.cache.EmbeddingCache`` keeps nothing on disk and no trial file is frozen in the cache."""
+    ``benchmark.judges.cache.EmbeddingCache`` keeps nothing on disk and no trial file is frozen in the cache."""
     token = _CACHING.set(False) if off else None
     try:
         yield

@@ -1,4 +1,4 @@
-"""Coverage of the identity-bootstrap intervals of ``benchmark.aggregate`` on synthetic trials with a known truth.
+"""Coverage of the identity-bootstrap intervals of ``benchmark.metrics.aggregate`` on synthetic trials with a known truth.
 
 Run: ``python benchmarks/bootstrap_coverage.py`` (about 3 minutes, one CPU thread; ``--reps``/``--n-boot`` to change).
 
@@ -33,7 +33,7 @@ import time
 import numpy as np
 import torch
 
-from benchmark.aggregate import cluster_bootstrap_ci, identity_multiplicities, pigeonhole_bootstrap_ci
+from benchmark.metrics.aggregate import cluster_bootstrap_ci, identity_multiplicities, pigeonhole_bootstrap_ci
 
 SD = 0.7  # identity effect sd where the setting switches it on
 SD_UTT = 0.3

@@ -1,8 +1,8 @@
 """End-to-end cost against dataset size on real pipelines (issue 11 §6; a measurement, not a test).
 
-The toy world (``benchmark.toy.make_toy_world``) is made at several sizes (identities as a parameter; each
+The toy world (``benchmark.data.toy.make_toy_world``) is made at several sizes (identities as a parameter; each
 identity has 6 utterances and 10 faces, as in the default 48-identity world) and scored end to end with
-``--protocol all`` by ``benchmark.engine.run_many``, read through the VoxCeleb1 loader (``vox1-vggface`` with
+``--protocol all`` by ``benchmark.engine.run.run_many``, read through the VoxCeleb1 loader (``vox1-vggface`` with
 ``data_root`` = the world: the toy world uses that layout; the runs are labelled *partial*, which changes nothing
 in the work done). Each size runs twice: **cold** (an empty cache directory: every real and generated face goes
 through the judge, speaker embeddings and attributes are computed) and **warm** (the same cache again: real faces
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--judge", default="dlib")
     args = parser.parse_args()
 
-    from benchmark.toy import make_toy_world
+    from benchmark.data.toy import make_toy_world
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -61,8 +61,8 @@ def main() -> None:
 def run(model: str, world: Path, judge: str) -> dict:
     """One ``run_many(model, ["all"], …)`` on the world; its timing plus the wall time and counts."""
     from benchmark import settings
-    from benchmark.datasets import load_dataset
-    from benchmark.engine import run_many
+    from benchmark.data.datasets import load_dataset
+    from benchmark.engine.run import run_many
 
     getattr(settings, "reset_caches", lambda: None)()
     manifest = load_dataset("vox1-vggface", data_root=str(world))

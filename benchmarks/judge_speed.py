@@ -76,7 +76,7 @@ def _locate(image: np.ndarray):
 
 
 def load_faces(data_dir: Path, n: int) -> list[np.ndarray]:
-    from benchmark.images import is_blank, load_image
+    from benchmark.data.images import is_blank, load_image
 
     paths = sorted((data_dir / "vox1-s2f" / "voxceleb1" / "faces").glob("*/*/*.jpg"))
     paths += sorted((data_dir / "vox1-mini" / "vggface").glob("*/*.jpg"))

@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmark.data import Face, Identity, Manifest, Utterance  # noqa: E402
+from benchmark.data.manifest import Face, Identity, Manifest, Utterance  # noqa: E402
 from benchmark.tasks import get_task  # noqa: E402
 from benchmark.tasks.base import FaceTable, Generated  # noqa: E402
 from protocols import get_protocol  # noqa: E402

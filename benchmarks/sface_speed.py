@@ -27,7 +27,7 @@ def main() -> None:
     import cv2
     import onnxruntime as ort
 
-    from benchmark.images import is_blank, load_image
+    from benchmark.data.images import is_blank, load_image
     from benchmark.judges.sface import SFaceJudge
 
     files = sorted(glob.glob(f"{args.data_dir}/vox1-s2f/voxceleb1/faces/*/*/*.jpg"))

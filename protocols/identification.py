@@ -14,7 +14,7 @@ would be 1 for any generator) and the result's ``info`` says so.
 
 * ``id-topk-seen``: reference = the training identities; probes = held-out utterances of training speakers: the
   utterances of each training speaker's lexicographically last video (``holdout="last-video"``,
-  ``benchmark.heldout``), which no training path of this suite reads; a generator must declare that rule
+  ``benchmark.data.heldout``), which no training path of this suite reads; a generator must declare that rule
   (``GeneratorMeta.holdout_rule``) to be scored on it. Needs ≥ 2 training identities with usable faces and ≥ 1 of them
   with utterances from ≥ 2 videos; otherwise it is unavailable (``ProtocolUnavailable``, with the reason).
 * ``id-topk-open``: reference = the test identities; probes = all their utterances.

@@ -2,7 +2,7 @@
 distribution, in the judge's embedding space — Fréchet distance (``fd``) and kernel distance (``kid``), the
 statistics newer voice-to-face papers report (there in Inception-v3's space, as FID and KID).
 
-Conventions (the metric functions are ``benchmark.realism``; the trial rule and the floor ``benchmark.tasks.realism``):
+Conventions (the metric functions are ``benchmark.metrics.sets``; the trial rule and the floor ``benchmark.tasks.realism``):
 
 * Feature space: the judge's face embedding — whichever judge the run uses (the result's ``judge`` names it, with
   its weights sha256; rows of different judges are never ranked together), not Inception's. Each embedding is
@@ -16,10 +16,10 @@ Conventions (the metric functions are ``benchmark.realism``; the trial rule and 
   these features is D times the FD of the unit vectors.
 * Sets: one generated face per probe utterance of the probe split (all of them, no cap) against every usable
   gallery face of the same identities. Failed (blank) generated faces are left out of the set and counted.
-* KID: the unbiased MMD² over all pairs of the two full sets (``benchmark.realism.mmd2_unbiased``: clean-fid's and
+* KID: the unbiased MMD² over all pairs of the two full sets (``benchmark.metrics.sets.mmd2_unbiased``: clean-fid's and
   torch-fidelity's 100 subsets of 1000 average to it; at these sizes the full sets are cheap and exact). FD:
   scipy.linalg.sqrtm with pytorch-fid's fallbacks. Leaderboards rank by ``kid`` (``rank_by``): FD is strongly
-  biased upwards at the small N of these sets (``benchmark.realism`` says why), KID is not.
+  biased upwards at the small N of these sets (``benchmark.metrics.sets`` says why), KID is not.
 * Real-face floor (``kid_floor``, ``fd_floor``): the same statistic between the real faces of two disjoint halves of
   the identities (seeded split) — what a generator that draws real faces of *other* people of the same population
   reaches at about half this N (FD's floor is further inflated by the halving; KID's is not).

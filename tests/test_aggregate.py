@@ -1,4 +1,4 @@
-"""Aggregation (``benchmark.aggregate``): bootstraps against naive loops, coverage with a known truth, flags."""
+"""Aggregation (``benchmark.metrics.aggregate``): bootstraps against naive loops, coverage with a known truth, flags."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import benchmark.aggregate as agg
-from benchmark.aggregate import (MIN_IDENTITIES, ONE_WAY, PIGEONHOLE, PIGEONHOLE_FIRST_ORDER, cluster_bootstrap_ci,
+import benchmark.metrics.aggregate as agg
+from benchmark.metrics.aggregate import (MIN_IDENTITIES, ONE_WAY, PIGEONHOLE, PIGEONHOLE_FIRST_ORDER, cluster_bootstrap_ci,
                                  identity_multiplicities, interval_flag, pigeonhole_bootstrap_ci,
                                  pigeonhole_replicates, summarize)
 
@@ -154,7 +154,7 @@ def test_summarize_two_way_fields_and_input_checks():
 def test_summarize_reads_columns_exactly_as_lists():
     """Columns are read from their codes through table-level maps (``Column.factorize_table``): unsorted tables,
     entries no row uses and different speaker and imposter tables must give the list inputs' summary bit for bit."""
-    from benchmark.columns import Column
+    from benchmark.trials.columns import Column
 
     rng = np.random.default_rng(4)
     n = 400

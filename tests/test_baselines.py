@@ -10,22 +10,22 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.conformance import check_conformance
+from benchmark.generators.conformance import check_conformance
 from benchmark.errors import BenchError, GeneratorOutputError
-from benchmark.generator import GeneratorContext, GeneratorMeta, utterance_seed
+from benchmark.generators.base import GeneratorContext, GeneratorMeta, utterance_seed
 from conftest import MINI_SPLIT
 
 
 @pytest.fixture(scope="session")
 def toy():
-    from benchmark.datasets import load_dataset
+    from benchmark.data.datasets import load_dataset
 
     return load_dataset("toy")
 
 
 def batch_of(paths):
     """float32 [B, T] zero-padded waveforms and int64 [B] lengths of audio files."""
-    from benchmark.audio import load_audio
+    from benchmark.data.audio import load_audio
 
     waves = [load_audio(p) for p in paths]
     lengths = torch.tensor([len(w) for w in waves], dtype=torch.int64)
@@ -45,7 +45,7 @@ def toy_probes(toy):
 
 
 def toy_ctx(toy, seed=0):
-    from benchmark.images import load_image
+    from benchmark.data.images import load_image
 
     return GeneratorContext(manifest=toy, seed=seed, load_face=lambda f: load_image(f.path))
 
@@ -54,8 +54,8 @@ def toy_ctx(toy, seed=0):
 
 
 def naive_log_mel(wave: np.ndarray) -> np.ndarray:
-    """Frame-by-frame reference of benchmark.voice.log_mel (Sphinx sig2logspec with signal pre-emphasis)."""
-    from benchmark.voice import mel_filters
+    """Frame-by-frame reference of baselines.voice.log_mel (Sphinx sig2logspec with signal pre-emphasis)."""
+    from baselines.voice import mel_filters
 
     x = wave.astype(np.float64) * 32768.0
     x = np.concatenate([x[:1], x[1:] - 0.97 * x[:-1]])
@@ -72,7 +72,7 @@ def naive_log_mel(wave: np.ndarray) -> np.ndarray:
 
 
 def test_log_mel_matches_a_naive_frame_loop():
-    from benchmark.voice import log_mel
+    from baselines.voice import log_mel
 
     rng = np.random.default_rng(0)
     waves = [0.1 * rng.standard_normal(n).astype(np.float32) for n in (3210, 1999)]
@@ -88,7 +88,7 @@ def test_log_mel_matches_a_naive_frame_loop():
 
 
 def test_mel_filters_are_sphinx_triangles():
-    from benchmark.voice import mel_filters
+    from baselines.voice import mel_filters
 
     f = mel_filters()  # [513, 64]
     assert f.shape == (513, 64)
@@ -100,7 +100,7 @@ def test_mel_filters_are_sphinx_triangles():
 
 
 def test_front_end_normalises_per_bin_and_is_batch_independent(toy_probes):
-    from benchmark.voice import VoiceFrontEnd
+    from baselines.voice import VoiceFrontEnd
 
     waves, lengths, _ = toy_probes
     feats, frames = VoiceFrontEnd()(waves, lengths)
@@ -115,7 +115,7 @@ def test_front_end_normalises_per_bin_and_is_batch_independent(toy_probes):
 
 
 def test_vad_drops_silence(toy_probes):
-    from benchmark.voice import keep_speech
+    from baselines.voice import keep_speech
 
     waves, lengths, _ = toy_probes
     n = int(lengths[0])
@@ -128,7 +128,7 @@ def test_vad_drops_silence(toy_probes):
 
 
 def test_random_crops_one_length_per_batch():
-    from benchmark.voice import random_crops
+    from baselines.voice import random_crops
 
     feats = [torch.randn(64, 120), torch.randn(64, 900)]
     g = torch.Generator().manual_seed(0)
@@ -145,7 +145,7 @@ def test_webrtcvad_shim_when_the_original_module_shadows_the_fork(tmp_path):
         import sys
         sys.path.insert(0, {str(tmp_path)!r})
         sys.modules["pkg_resources"] = None  # as with setuptools >= 81
-        from benchmark.voice import import_webrtcvad, vad_mask
+        from baselines.voice import import_webrtcvad, vad_mask
         import numpy as np
         vad = import_webrtcvad()
         assert vad.__version__ == "shim", vad
@@ -160,7 +160,7 @@ def test_webrtcvad_shim_when_the_original_module_shadows_the_fork(tmp_path):
 
 
 def test_batched_speaker_embeddings_equal_resemblyzer(toy_probes):
-    from benchmark.speaker import SpeakerEncoder
+    from baselines.speaker import SpeakerEncoder
 
     waves, lengths, _ = toy_probes
     enc = SpeakerEncoder(cache=False)
@@ -246,7 +246,7 @@ def test_untrained_baselines_conform(toy, toy_probes, model):
 
 @pytest.fixture(scope="session")
 def voice_gender_toy():
-    from benchmark.engine import run_many
+    from benchmark.engine.run import run_many
 
     return {r["protocol"]["name"]: r for r in run_many("voice-gender", ["unstratified", "stratified"], "toy",
                                                        progress=False, write=False)}
@@ -282,7 +282,7 @@ def test_voice_gender_classifier_knows_the_test_voices_gender(toy):
 
 @pytest.mark.slow
 def test_nearest_voice_finds_a_same_gender_speaker_and_scores(toy):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
     from baselines.voice_only import NearestVoiceGenerator
 
     generator = NearestVoiceGenerator(toy_ctx(toy), image_size=64)
@@ -301,7 +301,7 @@ def test_nearest_voice_finds_a_same_gender_speaker_and_scores(toy):
 
 @pytest.mark.realdata
 def test_voice_gender_refuses_one_gender_training_split(vox1_mini):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
 
     with pytest.raises(BenchError, match="one gender only"):
         run("voice-gender", "unstratified", "vox1-mini", data_root=vox1_mini, split=MINI_SPLIT, progress=False, write=False)
@@ -310,7 +310,7 @@ def test_voice_gender_refuses_one_gender_training_split(vox1_mini):
 @pytest.mark.slow  # embeds every vox1-mini voice with resemblyzer first (about 2 min, cold cache)
 @pytest.mark.realdata
 def test_nearest_voice_on_vox1_mini_is_chance(vox1_mini):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
 
     # one training identity (Fred_Williamson): every voice gets his face, so this is a chance reference
     acc = run("nearest-voice", "stratified", "vox1-mini", data_root=vox1_mini, split=MINI_SPLIT, progress=False,

@@ -1,13 +1,13 @@
-"""`bench check` (benchmark.check): stored results re-run and compared, on vox1-mini."""
+"""`bench check` (benchmark.reports.check): stored results re-run and compared, on vox1-mini."""
 
 import json
 import shutil
 
 import pytest
 
-from benchmark.check import check, compare, deterministic
+from benchmark.reports.check import check, compare, deterministic
 from benchmark.cli import main
-from benchmark.engine import run_many
+from benchmark.engine.run import run_many
 from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata
@@ -141,7 +141,7 @@ def test_an_edited_dataset_file_fails_whatever_the_tolerance(results, vox1_mini,
 
 
 def test_a_judge_not_reproducible_across_cpus_is_checked_within_its_cis():
-    from benchmark.check import cpu_stable_judge
+    from benchmark.reports.check import cpu_stable_judge
 
     assert not cpu_stable_judge({"judge": {"id": "sface-2021dec", "name": "sface"}})  # OpenCV DNN dispatch
     assert cpu_stable_judge({"judge": {"id": "dlib-resnet-v1"}})  # the default judge, as old results record it

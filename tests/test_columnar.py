@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.columns import Column, csv_chunks
-from benchmark.data import Face, Identity, Manifest, Utterance
-from benchmark.metrics import (blockwise_topk_hits, cosine_similarity_matrix, cosine_similarity_rows, gathered_dot,
+from benchmark.trials.columns import Column, csv_chunks
+from benchmark.data.manifest import Face, Identity, Manifest, Utterance
+from benchmark.metrics.pairwise import (blockwise_topk_hits, cosine_similarity_matrix, cosine_similarity_rows, gathered_dot,
                                gathered_matvec, l2_normalise, topk_hits)
 from benchmark.tasks import get_task
 from benchmark.tasks.base import FaceTable
 from benchmark.tasks.trialsets import sample_distinct, sample_distinct_rows
-from benchmark.trials import build_match_trials, trial_rng, true_face_pool, usable_gallery
+from benchmark.trials.builders import build_match_trials, trial_rng, true_face_pool, usable_gallery
 from protocols import get_protocol
 
 
@@ -172,7 +172,7 @@ def test_sample_distinct_rows_equals_row_by_row_sample_distinct():
 def test_csv_chunks_made_by_threads_equal_one_thread(monkeypatch):
     """``csv_chunks`` makes blocks in threads when there are at least four: the bytes, in order, equal one thread's
     and the row-by-row reference's (ragged joined column and multi-digit row numbers included)."""
-    import benchmark.columns as columns
+    import benchmark.trials.columns as columns
 
     rng = np.random.default_rng(3)
     n = 1000

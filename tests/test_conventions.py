@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.data import Face, Identity, Manifest, Utterance
+from benchmark.data.manifest import Face, Identity, Manifest, Utterance
 from benchmark.tasks import get_task
 from benchmark.tasks.base import FaceTable, Generated
 from protocols import get_protocol
@@ -83,7 +83,7 @@ def test_retrieval_keeps_its_utterance_weighted_rule():
 
 
 def test_consistency_is_ranked_by_the_ratio_so_a_constant_face_cannot_win():
-    from benchmark.leaderboard import build_tables
+    from benchmark.reports.leaderboard import build_tables
 
     spec = get_protocol("consistency")
     assert spec.rank_by == "ratio"

@@ -14,7 +14,7 @@ Tolerances and why:
   A geometry error (a shifted or rescaled sampling grid) would make most pixels differ, many by far more.
 - descriptors of torch chips vs dlib chips (same network): cosine >= 0.99999: the chips are identical up to
   those rare one-level flips, whose effect on a descriptor is far below the network's float noise bound.
-- 1:2 matching: ``benchmark.metrics.match_1to2`` gives the same score on every seeded trial with dlib-bin's
+- 1:2 matching: ``benchmark.metrics.pairwise.match_1to2`` gives the same score on every seeded trial with dlib-bin's
   descriptors and with dlib-torch's (end to end: torch chips, torch network).
 """
 
@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.images import is_blank, load_image
+from benchmark.data.images import is_blank, load_image
 from benchmark.judges.dlib_dat import (ANET_TYPE, KNOWN_SHA256, DlibDatError, _read_affine, _Stream, bn_to_affine,
                                        read_dat)
 from benchmark.judges.dlib_torch import (DlibResNet, converted_weights_path, default_dat_path, extract_face_chips,
@@ -335,7 +335,7 @@ def test_chip_parity_through_dlibs_image_pyramid(vox1_s2f, model):
 @pytest.mark.realdata
 def test_same_1to2_matching_scores(dataset):
     """Seeded 1:2 trials (probe, true face of the probe's identity, imposter face of another identity)."""
-    from benchmark.metrics import match_1to2
+    from benchmark.metrics.pairwise import match_1to2
 
     name, ref = dataset
     torch_vecs = ref.torch_on_torch_chips  # end to end in torch: torch chips, torch network
@@ -369,7 +369,7 @@ def test_judge_agrees_with_dlib_judge(vox1_mini, vox1_s2f, tmp_path):
     """DlibTorchJudge mirrors DlibJudge.chip (upscaling, largest box, centre-box fallback) and its embeddings."""
     from PIL import Image
 
-    from benchmark.cache import EmbeddingCache
+    from benchmark.judges.cache import EmbeddingCache
     from benchmark.judges.dlib_bin import DlibJudge
     from benchmark.judges.dlib_torch import DlibTorchJudge
 

@@ -1,4 +1,4 @@
-"""``bench embed`` (benchmark.embed): sharded judge extraction with torch.distributed, checked against one process."""
+"""``bench embed`` (benchmark.engine.embed_all): sharded judge extraction with torch.distributed, checked against one process."""
 
 import os
 import sqlite3
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.embed import Rank, embed_dataset, shard
+from benchmark.engine.embed_all import Rank, embed_dataset, shard
 from benchmark.errors import BenchError
 
 
@@ -34,9 +34,9 @@ def _rows(path: Path) -> dict[str, bytes]:
 
 @pytest.mark.realdata
 def test_two_gloo_ranks_equal_one_process_and_a_killed_shard_resumes(vox1_mini, tmp_path, monkeypatch):
-    from benchmark.cache import EmbeddingCache
-    from benchmark.datasets import load_dataset
-    from benchmark.engine import embed_real_faces
+    from benchmark.judges.cache import EmbeddingCache
+    from benchmark.data.datasets import load_dataset
+    from benchmark.engine.run import embed_real_faces
     from benchmark.judges import make_judge
 
     # 1. two CPU ranks under torchrun (gloo), into a fresh cache

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from benchmark.errors import DataError
-from benchmark.fingerprint import files_fingerprint
+from benchmark.data.fingerprint import files_fingerprint
 
 
 def test_bytes_change_the_fingerprint_names_and_mtimes_do_not(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from benchmark.errors import BenchError, GeneratorOutputError
-from benchmark.generator import check_faces, utterance_seed
+from benchmark.generators.base import check_faces, utterance_seed
 from benchmark.registry import resolve_model
 from protocols import get_protocol
 

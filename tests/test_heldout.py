@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from benchmark.errors import ProtocolUnavailable
-from benchmark.heldout import HOLDOUT_RULE, held_out_videos, training_faces, training_utterances
+from benchmark.data.heldout import HOLDOUT_RULE, held_out_videos, training_faces, training_utterances
 from protocols import get_protocol
 
 
 @pytest.fixture(scope="module")
 def toy():
-    from benchmark.datasets import load_dataset
+    from benchmark.data.datasets import load_dataset
 
     return load_dataset("toy")
 
@@ -42,8 +42,8 @@ def seen_probes(toy):
 
 
 def ctx_of(manifest):
-    from benchmark.generator import GeneratorContext
-    from benchmark.images import load_image
+    from benchmark.generators.base import GeneratorContext
+    from benchmark.data.images import load_image
 
     return GeneratorContext(manifest=manifest, seed=0, load_face=lambda f: load_image(f.path))
 
@@ -72,7 +72,7 @@ def test_no_training_path_reads_a_held_out_utterance_or_frame(toy, seen_probes):
 
 
 def test_bench_train_data_excludes_held_out_videos(toy, seen_probes):
-    from benchmark.train import load_train_data
+    from baselines.train import load_train_data
 
     data = load_train_data(toy, image_size=32, progress=False)
     assert data.utt_ids and not set(data.utt_ids) & seen_probes
@@ -88,7 +88,7 @@ def test_references_declare_the_rule(toy):
 
 
 def test_a_generator_that_declares_no_rule_is_refused_on_id_topk_seen(toy):
-    from benchmark.engine import run, run_many
+    from benchmark.engine.run import run, run_many
 
     model = "examples/tiny_generator.py:TinyVoiceGenerator"
     with pytest.raises(ProtocolUnavailable, match="declares no held-out rule"):
@@ -99,7 +99,7 @@ def test_a_generator_that_declares_no_rule_is_refused_on_id_topk_seen(toy):
 
 
 def test_a_checkpoint_without_the_rule_is_refused(tmp_path):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
 
     src = "leaderboards/checkpoints/toy/speech2face.pt"
     ck = torch.load(src, map_location="cpu", weights_only=False)

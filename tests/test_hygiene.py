@@ -40,7 +40,7 @@ import time
 import numpy as np
 import torch
 
-from benchmark.generator import GeneratorMeta, utterance_seed
+from benchmark.generators.base import GeneratorMeta, utterance_seed
 
 
 def _noise(seed, utt, size=64):
@@ -121,7 +121,7 @@ def gens(tmp_path_factory) -> Path:
 
 
 def _nonblank(paths: list[Path], n: int) -> list[Path]:
-    from benchmark.images import is_blank, load_image
+    from benchmark.data.images import is_blank, load_image
 
     return [p for p in paths if not is_blank(load_image(p))][:n]
 
@@ -320,7 +320,7 @@ def test_bad_numbers_are_refused_by_the_parser(argv, message):
 @pytest.mark.parametrize("kwargs, message", [({"batch_size": 0}, "--batch-size must be"),
                                              ({"seed": -3}, "--seed must be")])
 def test_bad_numbers_are_refused_by_the_api_before_any_work(kwargs, message, monkeypatch):
-    import benchmark.engine as engine
+    import benchmark.engine.run as engine
 
     monkeypatch.setattr(engine, "load_dataset", lambda *a, **k: pytest.fail("loaded the dataset"))
     with pytest.raises(BenchError, match=message):
@@ -328,7 +328,7 @@ def test_bad_numbers_are_refused_by_the_api_before_any_work(kwargs, message, mon
 
 
 def test_non_utf8_metadata_names_the_file_and_line(tiny):
-    from benchmark.data import load_vox1_layout
+    from benchmark.data.manifest import load_vox1_layout
 
     meta = tiny / "vox1_meta.csv"
     lines = meta.read_bytes().split(b"\n")
@@ -341,7 +341,7 @@ def test_non_utf8_metadata_names_the_file_and_line(tiny):
 def test_float_wav_with_nan_names_the_file(tmp_path):
     import soundfile as sf
 
-    from benchmark.audio import load_audio
+    from benchmark.data.audio import load_audio
 
     wave = (np.random.default_rng(0).standard_normal(16000) * 0.1).astype(np.float32)
     wave[[10, 20]] = [np.nan, np.inf]
@@ -377,7 +377,7 @@ def test_every_unusable_probe_is_listed_in_one_error_before_generation(tiny, gen
 def test_a_truncated_wav_is_refused(tmp_path):
     import soundfile as sf
 
-    from benchmark.audio import load_audio
+    from benchmark.data.audio import load_audio
 
     path = tmp_path / "cut.wav"
     sf.write(path, (np.random.default_rng(1).standard_normal(16000) * 0.1).astype(np.float32), 16000)
@@ -390,7 +390,7 @@ def test_a_truncated_wav_is_refused(tmp_path):
 def test_wav_beside_flac_of_the_same_utterance_is_refused(tiny):
     import soundfile as sf
 
-    from benchmark.data import load_vox1_layout
+    from benchmark.data.manifest import load_vox1_layout
 
     wav = probe_wavs(tiny)[0]
     data, rate = sf.read(wav)
@@ -401,7 +401,7 @@ def test_wav_beside_flac_of_the_same_utterance_is_refused(tiny):
 
 
 def test_a_vggface_name_listed_twice_is_refused_naming_the_lines(tiny):
-    from benchmark.data import load_vox1_layout
+    from benchmark.data.manifest import load_vox1_layout
 
     meta = tiny / "vox1_meta.csv"
     text = meta.read_text(encoding="utf-8").replace("id10003\tAamir_Khan", "id10003\tDebi_Mazar")
@@ -411,7 +411,7 @@ def test_a_vggface_name_listed_twice_is_refused_naming_the_lines(tiny):
 
 
 def test_a_nondeterministic_plugin_is_refused_unless_skipped_and_then_flagged(tiny, gens, tmp_path):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
 
     common = dict(dataset="vox1-mini", data_root=tiny, results_dir=tmp_path / "r", progress=False)
     with pytest.raises(GeneratorError, match="conformance check failed, nothing was scored.*not deterministic"
@@ -430,14 +430,14 @@ def test_a_nondeterministic_plugin_is_refused_unless_skipped_and_then_flagged(ti
 def test_real_faces_smaller_than_the_judge_minimum_are_excluded_and_counted(tmp_path):
     from PIL import Image
 
-    from benchmark.cache import EmbeddingCache
-    from benchmark.data import Face
-    from benchmark.engine import embed_real_faces
+    from benchmark.judges.cache import EmbeddingCache
+    from benchmark.data.manifest import Face
+    from benchmark.engine.run import embed_real_faces
     from benchmark.judges.dlib_bin import DlibJudge
 
     rng = np.random.default_rng(0)
     faces = []
-    for name, side in (("big", 64), ("tiny", 31)):  # the judge's minimum, benchmark.images.MIN_FACE_SIDE, is 32
+    for name, side in (("big", 64), ("tiny", 31)):  # the judge's minimum, benchmark.data.images.MIN_FACE_SIDE, is 32
         Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(tmp_path / f"{name}.png")
         faces.append(Face(id=f"vggface/x/{name}", identity="x", path=str(tmp_path / f"{name}.png"), source="vggface"))
     table = embed_real_faces(DlibJudge(cache=EmbeddingCache(None)), faces, progress=False)
@@ -478,7 +478,7 @@ def test_default_results_go_to_dot_results_not_the_committed_leaderboard(newcome
 
 
 def test_result_files_respect_the_umask(newcomer, tmp_path):
-    from benchmark.results import write_atomic
+    from benchmark.results.io import write_atomic
 
     for path, _ in newcomer[4].values():  # written under umask 027
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
@@ -499,7 +499,7 @@ def test_quiet_keeps_one_line_per_stage_on_stderr(newcomer):
 
 
 def test_a_partial_copy_of_a_full_dataset_is_labelled_and_tabled_apart(newcomer):
-    from benchmark.leaderboard import build_tables
+    from benchmark.reports.leaderboard import build_tables
 
     code, out, err, folder, results = newcomer
     partial = results["unstratified"][1]["dataset"]["partial"]
@@ -540,7 +540,7 @@ def test_trials_suggests_a_score_command_with_the_users_data_options(tiny_master
 
 
 def test_toy_world_says_it_is_being_made(tmp_path, capsys):
-    from benchmark.toy import ensure_toy_world
+    from benchmark.data.toy import ensure_toy_world
 
     ensure_toy_world(tmp_path, n_identities=2, seed=0)
     assert "bench: making the toy world in" in capsys.readouterr().err

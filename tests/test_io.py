@@ -5,9 +5,9 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from benchmark.audio import SAMPLE_RATE, load_audio
+from benchmark.data.audio import SAMPLE_RATE, load_audio
 from benchmark.errors import DataError
-from benchmark.images import is_blank, load_image, square_resize
+from benchmark.data.images import is_blank, load_image, square_resize
 
 
 def test_stereo_44k_becomes_16k_mono(tmp_path):

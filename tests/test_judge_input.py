@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.images import is_blank
+from benchmark.data.images import is_blank
 
 
 def test_solid_colour_is_blank_whatever_its_channels():
@@ -51,7 +51,7 @@ class SolidColourGenerator:
     """A generator that draws one solid (122, 79, 60) square for every voice: every face it makes has failed."""
 
     def __init__(self, ctx):
-        from benchmark.generator import GeneratorMeta
+        from benchmark.generators.base import GeneratorMeta
 
         self.meta = GeneratorMeta(name="solid-colour", image_size=64)
 
@@ -68,7 +68,7 @@ def test_blank_generated_faces_are_failed_trials(vox1_mini):
     chance it got when its blank squares were embedded as faces), and no value for the continuous metrics."""
     from pathlib import Path
 
-    from benchmark.engine import run_many
+    from benchmark.engine.run import run_many
     from conftest import MINI_SPLIT
 
     model = f"{Path(__file__).resolve()}:SolidColourGenerator"
@@ -91,8 +91,8 @@ def test_blank_generated_faces_are_failed_trials(vox1_mini):
 @pytest.mark.realdata
 def test_dlib_worker_processes_give_the_embeddings_of_one_process(vox1_mini):
     """The default judge spreads whole batches over worker processes; each runs the same calls on the same batch."""
-    from benchmark.datasets import load_dataset
-    from benchmark.images import load_image
+    from benchmark.data.datasets import load_dataset
+    from benchmark.data.images import load_image
     from benchmark.judges.dlib_bin import POOL_MIN_IMAGES, DlibJudge
 
     faces = sorted(load_dataset("vox1-mini", data_root=vox1_mini).faces, key=lambda f: f.id)
@@ -115,12 +115,12 @@ def test_dlib_worker_processes_give_the_embeddings_of_one_process(vox1_mini):
 
 @pytest.mark.realdata
 def test_attribute_model_reuses_the_judges_face_boxes_and_predicts_the_same(vox1_mini, monkeypatch):
-    """The attribute model's steps 1-3 are the dlib judges' (benchmark.attributes): a box the judge found (in this
+    """The attribute model's steps 1-3 are the dlib judges' (benchmark.judges.attributes): a box the judge found (in this
     process or in a worker) is reused instead of a second HOG pass, and every prediction is the same as with its
     own detection — real faces, small images (upscaled) and a faceless image (centre-box fallback)."""
-    from benchmark.attributes import AttributePredictor
-    from benchmark.datasets import load_dataset
-    from benchmark.images import image_digest, load_image
+    from benchmark.judges.attributes import AttributePredictor
+    from benchmark.data.datasets import load_dataset
+    from benchmark.data.images import image_digest, load_image
     from benchmark.judges import dlib_bin, dlib_detect
 
     faces = sorted(load_dataset("vox1-mini", data_root=vox1_mini).faces, key=lambda f: f.id)

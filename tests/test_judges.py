@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import benchmark.judges as judges
-from benchmark.cache import EmbeddingCache
+from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
 from benchmark.judges import DEFAULT_JUDGE, Judge, JudgeInfo, judge_name_of, judge_status, make_judge
 from benchmark.judges.base import embed_cached
@@ -136,7 +136,7 @@ def test_a_wrong_network_file_is_refused_naming_the_file(tmp_path, monkeypatch):
 
 
 def test_a_wrong_attribute_model_is_refused_naming_the_file(tmp_path, monkeypatch):
-    import benchmark.attributes as attributes
+    import benchmark.judges.attributes as attributes
 
     folder = tmp_path / "models"
     shutil.copytree(attributes._models_dir(), folder)
@@ -154,7 +154,7 @@ def test_a_wrong_attribute_model_is_refused_naming_the_file(tmp_path, monkeypatc
 
 
 def test_the_speaker_encoder_refuses_weights_of_another_digest(monkeypatch):
-    import benchmark.speaker as speaker
+    import baselines.speaker as speaker
 
     monkeypatch.setattr(speaker, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(BenchError, match=r"pretrained\.pt has sha256 39373b86.* expected 0{64}"):
@@ -226,7 +226,7 @@ def test_cache_entries_of_two_judges_never_mix(tmp_path):
 
 
 def test_result_paths_of_the_default_judge_are_unchanged_and_others_get_their_own():
-    from benchmark.engine import default_result_path
+    from benchmark.engine.run import default_result_path
 
     assert default_result_path(Path("r"), "toy", "oracle", "stratified", 0) == \
         Path("r/toy/oracle/stratified-seed0.json")
@@ -237,7 +237,7 @@ def test_result_paths_of_the_default_judge_are_unchanged_and_others_get_their_ow
 
 
 def _result(judge: dict, generator: str = "oracle", value: float = 0.9) -> dict:
-    from benchmark.results import SCHEMA_VERSION
+    from benchmark.results.io import SCHEMA_VERSION
     from protocols import get_protocol
 
     spec = get_protocol("stratified")
@@ -257,7 +257,7 @@ TORCH = {"id": "dlib-torch-resnet-v1", "weights_sha256": "w" * 64, "preprocess_v
 
 
 def test_check_never_compares_scores_of_two_judges():
-    from benchmark.check import compare
+    from benchmark.reports.check import compare
 
     stored, new = _result(OLD_DLIB), _result(TORCH)  # identical scores, another judge
     rows = compare("r.json", stored, new, "numeric")
@@ -268,8 +268,8 @@ def test_check_never_compares_scores_of_two_judges():
 
 
 def test_check_reruns_each_result_with_its_own_judge_and_filters_by_judge(tmp_path, monkeypatch):
-    import benchmark.engine as engine
-    from benchmark.check import check
+    import benchmark.engine.run as engine
+    from benchmark.reports.check import check
 
     root = tmp_path / "results"
     for rel, result in (("toy/oracle/stratified-seed0.json", _result(OLD_DLIB)),
@@ -298,7 +298,7 @@ def test_check_reruns_each_result_with_its_own_judge_and_filters_by_judge(tmp_pa
 
 
 def test_leaderboard_keeps_one_table_per_judge():
-    from benchmark.leaderboard import build_tables, render
+    from benchmark.reports.leaderboard import build_tables, render
 
     results = [("a.json", _result(OLD_DLIB, "oracle", 0.9)), ("b.json", _result(TORCH, "oracle", 0.8)),
                ("c.json", _result({**OLD_DLIB, "name": "dlib"}, "mean-face", 0.5)),

@@ -1,4 +1,4 @@
-"""`bench leaderboard` (benchmark.leaderboard) on hand-made result files, and the published numbers."""
+"""`bench leaderboard` (benchmark.reports.leaderboard) on hand-made result files, and the published numbers."""
 
 import csv
 import io
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from benchmark.cli import main
-from benchmark.leaderboard import (MEASURED, REPORTED, README_MARK, build_tables, is_percent, leaderboard,
+from benchmark.reports.leaderboard import (MEASURED, REPORTED, README_MARK, build_tables, is_percent, leaderboard,
                                    load_published)
-from benchmark.results import SCHEMA_VERSION
+from benchmark.results.io import SCHEMA_VERSION
 
 
 def _registered_version(protocol):
@@ -144,7 +144,7 @@ def test_empty_results_folder_still_shows_the_reported_numbers(tmp_path):
 
 
 def test_judge_agreement_is_kendall_tau_of_the_two_judges_rankings():
-    from benchmark.leaderboard import MEASURED, Row, Table, judge_agreement
+    from benchmark.reports.leaderboard import MEASURED, Row, Table, judge_agreement
 
     def table(judge, values, metric="accuracy", protocol="stratified"):
         return Table(dataset="d", protocol=protocol, version=2, judge=judge, judge_id=judge, metrics=[metric],

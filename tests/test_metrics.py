@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from benchmark.metrics import cosine_similarity_rows, match_1to2
+from benchmark.metrics.pairwise import cosine_similarity_rows, match_1to2
 
 
 def naive_match(gen, true, imp):

@@ -77,7 +77,7 @@ def test_the_example_generator_follows_the_protocol():
     """Output dtype/shape via the engine's own check, and independence of batch composition."""
     import torch
 
-    from benchmark.generator import GeneratorContext, check_faces
+    from benchmark.generators.base import GeneratorContext, check_faces
     from benchmark.registry import import_object
 
     gen = import_object(f"{EXAMPLE}:TinyVoiceGenerator")(GeneratorContext(manifest=None, seed=3))

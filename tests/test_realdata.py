@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from benchmark.engine import run
+from benchmark.engine.run import run
 from benchmark.errors import DataError
 from conftest import MINI_SPLIT
 
@@ -87,7 +87,7 @@ def test_corrupt_jpg_is_named(mini_copy):
 
 
 def test_identity_without_faces_is_reported(mini_copy):
-    from benchmark.data import load_vox1_layout
+    from benchmark.data.manifest import load_vox1_layout
 
     shutil.rmtree(mini_copy / "vggface/Edward_Asner")
     shutil.rmtree(mini_copy / "voxceleb1/faces/id10278")
@@ -97,7 +97,7 @@ def test_identity_without_faces_is_reported(mini_copy):
 
 
 def test_result_file_is_written(vox1_mini, tmp_path):
-    from benchmark.results import read_result
+    from benchmark.results.io import read_result
 
     out = tmp_path / "r.json"
     result = run("mean-face", "stratified", "vox1-mini", data_root=vox1_mini, split=MINI_SPLIT, out=out, progress=False)
@@ -116,9 +116,9 @@ def test_oracle_never_shows_a_gallery_image(vox1_mini):
     import numpy as np
 
     from baselines.oracle import OracleGenerator
-    from benchmark.datasets import load_dataset
-    from benchmark.generator import GeneratorContext
-    from benchmark.images import load_image, square_resize
+    from benchmark.data.datasets import load_dataset
+    from benchmark.generators.base import GeneratorContext
+    from benchmark.data.images import load_image, square_resize
 
     mini = load_dataset("vox1-mini", data_root=vox1_mini)
     read = []

@@ -9,8 +9,8 @@ import pytest
 import torch
 from scipy import linalg
 
-from benchmark import realism
-from benchmark.aggregate import identity_multiplicities
+from benchmark.metrics import sets as realism
+from benchmark.metrics.aggregate import identity_multiplicities
 from benchmark.errors import BenchError
 
 
@@ -260,9 +260,9 @@ def test_mean_face_fd_is_at_least_the_trace_of_the_real_covariance(vox1_mini):
     """mean-face shows one image for every voice: its covariance is 0, so FD = |mu_g - mu_r|^2 + tr(S_real) >= tr(S_real)
     (derived, not measured); KID of one point against a spread set is positive in expectation but not bounded, so only
     FD is asserted. The real set's features are recomputed here from the judge."""
-    from benchmark.cache import EmbeddingCache
-    from benchmark.datasets import dataset_spec, load_dataset
-    from benchmark.engine import embed_real_faces, resolve_specs, run
+    from benchmark.judges.cache import EmbeddingCache
+    from benchmark.data.datasets import dataset_spec, load_dataset
+    from benchmark.engine.run import embed_real_faces, resolve_specs, run
     from benchmark.judges import make_judge
     from benchmark.settings import cache_dir
     from benchmark.tasks import get_task

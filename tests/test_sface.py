@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.cache import EmbeddingCache
+from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
-from benchmark.images import is_blank, load_image
+from benchmark.data.images import is_blank, load_image
 from benchmark.judges.base import Judge
 from benchmark.judges.sface import (ARCFACE_TEMPLATE, CROP_SIZE, ENV_SFACE, ENV_YUNET, SFACE_FILE, SFACE_SHA256,
                                     YUNET_FILE, YUNET_SHA256, SFaceJudge, fallback_face_row, packaged_model_path)

@@ -1,11 +1,11 @@
-"""Pictures (benchmark.sheet): the contact sheet and the margin histograms, checked on the image arrays."""
+"""Pictures (benchmark.reports.sheet): the contact sheet and the margin histograms, checked on the image arrays."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from benchmark.cli import main
-from benchmark.sheet import FRAME, HEADER, PAD, margin_plots, sheet_size, tile_boxes
+from benchmark.reports.sheet import FRAME, HEADER, PAD, margin_plots, sheet_size, tile_boxes
 from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata
@@ -50,7 +50,7 @@ def test_contact_sheet_has_k_rows_of_the_expected_size(vox1_mini, tmp_path, caps
 
 def test_named_speakers_and_unknown_ones(vox1_mini, tmp_path):
     from benchmark.errors import BenchError
-    from benchmark.sheet import contact_sheet
+    from benchmark.reports.sheet import contact_sheet
 
     info = contact_sheet("mean-face", "vox1-mini", tmp_path / "s.png", protocol="unstratified", k=5,
                          speakers=["id10228"], voices=1, real=2, data_root=vox1_mini, split=MINI_SPLIT)
@@ -79,7 +79,7 @@ def test_other_tasks_are_skipped_with_a_note():
 
 
 def test_sheet_heading_never_says_from_the_voice_for_a_ceiling_reference():
-    from benchmark.sheet import generated_label
+    from benchmark.reports.sheet import generated_label
 
     # Speech2Face's face2face (scored with --reference ceiling) and the oracle are drawn from the true face
     assert "NOT drawn from the voice" in generated_label({"name": "speech2face-face2face", "reference": "ceiling"}, 2)

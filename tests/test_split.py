@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from benchmark.data import parse_split, split_name, wen_split
+from benchmark.data.manifest import parse_split, split_name, wen_split
 from benchmark.errors import BenchError, ProtocolUnavailable
 from conftest import MINI_SPLIT
 
@@ -30,7 +30,7 @@ def test_split_expressions():
 
 @pytest.mark.realdata
 def test_vox1_mini_split_counts(vox1_mini):
-    from benchmark.datasets import load_dataset
+    from benchmark.data.datasets import load_dataset
 
     mini = load_dataset("vox1-mini", data_root=vox1_mini)
     summary = mini.summary()
@@ -42,7 +42,7 @@ def test_vox1_mini_split_counts(vox1_mini):
 
 @pytest.mark.realdata
 def test_default_scores_test_and_another_split_is_recorded(vox1_mini):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
 
     default = run("mean-face", "unstratified", "vox1-mini", data_root=vox1_mini, progress=False, write=False)
     assert default["evaluated_split"] == "test" and default["protocol"]["spec"]["probe_split"] == "test"
@@ -55,14 +55,14 @@ def test_default_scores_test_and_another_split_is_recorded(vox1_mini):
 
 @pytest.mark.realdata
 def test_a_split_with_training_identities_is_refused_for_a_generator_trained_on_it(vox1_mini):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
 
     with pytest.raises(ProtocolUnavailable, match="own training identities"):
         run("mean-face", "unstratified", "vox1-mini", data_root=vox1_mini, split="all", progress=False, write=False)
 
 
 def test_id_topk_seen_keeps_its_own_split():
-    from benchmark.engine import evaluated_spec
+    from benchmark.engine.run import evaluated_spec
     from protocols import get_protocol
 
     seen = get_protocol("id-topk-seen")  # its probes are the training speakers' held-out videos, whatever --split
@@ -85,7 +85,7 @@ def _result(split: str, generator: str, value: float) -> dict:
 
 
 def test_leaderboard_never_ranks_rows_of_different_splits_together():
-    from benchmark.leaderboard import build_tables, markdown_table
+    from benchmark.reports.leaderboard import build_tables, markdown_table
 
     results = [("a.json", _result("test", "g1", 0.6)), ("b.json", _result(MINI_SPLIT, "g2", 0.9)),
                ("c.json", _result("test", "g3", 0.7))]

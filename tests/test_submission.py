@@ -1,4 +1,4 @@
-"""`bench score` and `bench trials` (benchmark.submission) on the real vox1-mini sample."""
+"""`bench score` and `bench trials` (benchmark.engine.submission) on the real vox1-mini sample."""
 
 import csv
 import hashlib
@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from benchmark.cli import main
-from benchmark.engine import run_many
-from benchmark.submission import FOLDER_SPEC, SubmissionError, export_trials, scan_folder, score
+from benchmark.engine.run import run_many
+from benchmark.engine.submission import FOLDER_SPEC, SubmissionError, export_trials, scan_folder, score
 from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata
@@ -33,7 +33,7 @@ def save_pngs(folder):
 @pytest.fixture(scope="module")
 def oracle_run(vox1_mini, tmp_path_factory):
     """Oracle scored in memory on stratified + unstratified, its faces written as PNGs, and the per-trial outcomes."""
-    from benchmark.sheet import Capture, match_similarities
+    from benchmark.reports.sheet import Capture, match_similarities
 
     folder = tmp_path_factory.mktemp("oracle-faces")
     capture = Capture()
@@ -120,7 +120,7 @@ def test_allow_missing_counts_every_trial_of_a_missing_face_wrong(oracle_run, fa
 
 
 def test_allow_missing_refused_where_a_task_has_no_failure_rule(oracle_run, vox1_mini, monkeypatch):
-    import benchmark.submission as submission
+    import benchmark.engine.submission as submission
 
     monkeypatch.setattr(submission, "FAILURE_AWARE_TASKS", frozenset())
     with pytest.raises(SubmissionError, match="no rule for scoring a missing face"):
@@ -157,7 +157,7 @@ def test_cli_trials_then_score(oracle_run, vox1_mini, tmp_path, capsys):
     assert main(["score", "--faces", str(oracle_run["folder"]), "--protocol", "stratified", "--dataset", "vox1-mini", "--split", MINI_SPLIT,
                  "--data-root", str(vox1_mini), "--name", "my-submission", "--results-dir", str(results),
                  "--quiet"]) == 0
-    from benchmark.results import read_result
+    from benchmark.results.io import read_result
 
     stored = read_result(results / "vox1-mini" / "my-submission" / "stratified-seed0.json")
     assert stored["scores"] == oracle_run["results"]["stratified"]["scores"]
@@ -168,7 +168,7 @@ def test_cli_trials_then_score(oracle_run, vox1_mini, tmp_path, capsys):
 
 
 def test_missing_faces_only_through_bench_score(faces_copy, vox1_mini):
-    from benchmark.engine import run
+    from benchmark.engine.run import run
 
     (faces_copy / f"{PROBE}.png").unlink()
     with pytest.raises(SubmissionError, match="only `bench score --allow-missing`"):
@@ -177,7 +177,7 @@ def test_missing_faces_only_through_bench_score(faces_copy, vox1_mini):
 
 
 def test_bench_check_rescores_a_stored_submission(faces_copy, vox1_mini, tmp_path):
-    from benchmark.check import check
+    from benchmark.reports.check import check
 
     (faces_copy / f"{PROBE}.png").unlink()
     results = tmp_path / "results"

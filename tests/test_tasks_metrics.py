@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.metrics import (age_band, agreement, angle_degrees, cosine_similarity_matrix, identity_centroids,
+from benchmark.metrics.pairwise import (age_band, agreement, angle_degrees, cosine_similarity_matrix, identity_centroids,
                                l1_distance_rows, l2_distance_rows, l2_normalise, match_1ofn, topk_hits)
 from benchmark.tasks import get_task
 from benchmark.tasks.base import FaceTable, Generated
 from benchmark.tasks.consistency import ratio_summary
-from benchmark.data import Face, Identity, Manifest, Utterance
+from benchmark.data.manifest import Face, Identity, Manifest, Utterance
 from protocols import get_protocol
 
 
@@ -67,7 +67,7 @@ def test_match_1ofn_equals_naive_loop_with_ties():
 
 
 def test_match_1ofn_with_two_columns_is_match_1to2():
-    from benchmark.metrics import match_1to2
+    from benchmark.metrics.pairwise import match_1to2
 
     g, t, i = rand(300, 8, seed=5), rand(300, 8, seed=6), rand(300, 8, seed=7)
     sims = torch.stack([torch.nn.functional.cosine_similarity(g, t), torch.nn.functional.cosine_similarity(g, i)], 1)

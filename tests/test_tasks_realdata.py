@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from baselines.common import first_nonblank, identity_of, seeded_order
-from benchmark.engine import run, run_many
+from benchmark.engine.run import run, run_many
 from benchmark.errors import ProtocolUnavailable
-from benchmark.generator import GeneratorContext, GeneratorMeta, utterance_seed
-from benchmark.images import square_resize, to_chw_tensor
+from benchmark.generators.base import GeneratorContext, GeneratorMeta, utterance_seed
+from benchmark.data.images import square_resize, to_chw_tensor
 from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata
@@ -153,7 +153,7 @@ def test_detect(vox1_mini):
 
 
 def test_real_face_attributes_are_cached_on_disk(vox1_mini):
-    from benchmark.attributes import default_cache_path
+    from benchmark.judges.attributes import default_cache_path
 
     results(vox1_mini, "oracle")
     import sqlite3

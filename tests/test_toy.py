@@ -1,7 +1,7 @@
-"""Tests of the toy world (benchmark.toy): determinism, layout, signals, and the known answer in cheap form.
+"""Tests of the toy world (benchmark.data.toy): determinism, layout, signals, and the known answer in cheap form.
 
 The full known answer with the judge (1:2 matching of latent twins, about 0.7 gender-stratified) is measured
-in the module docstring of ``benchmark.toy``; here only its cheap, identity-level consequences are checked.
+in the module docstring of ``benchmark.data.toy``; here only its cheap, identity-level consequences are checked.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import toy
-from benchmark.data import load_vox1_layout, wen_split
+from benchmark.data import toy
+from benchmark.data.manifest import load_vox1_layout, wen_split
 
 N = 6  # 2 test identities (1 f, 1 m) and 4 training identities (2 f, 2 m)
 SEED = 3
@@ -251,8 +251,8 @@ def test_skin_tone_darkens_the_face_and_body_size_widens_it():
 def test_the_judge_detects_every_toy_face_and_tells_identities_apart(world, identities):
     pytest.importorskip("dlib")
     pytest.importorskip("face_recognition_models")
-    from benchmark.cache import EmbeddingCache
-    from benchmark.images import load_image
+    from benchmark.judges.cache import EmbeddingCache
+    from benchmark.data.images import load_image
     from benchmark.judges.dlib_bin import DlibJudge
 
     m = load_vox1_layout(world, "toy")

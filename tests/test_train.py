@@ -1,7 +1,7 @@
 """``bench train`` and the learned baselines (wen-gan, speech2face, ar-spm) on the toy world (issue 4).
 
 One short training run per baseline (the fixed CPU budgets of ``KNOWN_ANSWER``) is shared by the tests through
-a session fixture: its losses go down, its checkpoint conforms and scores through ``benchmark.engine``, and
+a session fixture: its losses go down, its checkpoint conforms and scores through ``benchmark.engine.run``, and
 (speech2face, ar-spm) beats mean-face on ``stratified`` by the margin measured for it. Resuming is checked on
 separate, tinier runs.
 """
@@ -47,8 +47,8 @@ pytestmark = pytest.mark.slow  # training runs: the known-answer fixture alone t
 @pytest.fixture(scope="session")
 def toy_data():
     """Training data of the toy world with everything any recipe needs (judge and speaker embeddings)."""
-    from benchmark.datasets import load_dataset
-    from benchmark.train import load_train_data
+    from benchmark.data.datasets import load_dataset
+    from baselines.train import load_train_data
 
     return load_train_data(load_dataset("toy"), image_size=64, needs={"judge", "speaker"}, progress=False)
 
@@ -56,7 +56,7 @@ def toy_data():
 @pytest.fixture(scope="session")
 def trained(toy_data, tmp_path_factory):
     """baseline -> checkpoint path of its known-answer run (trained once per session)."""
-    from benchmark.train import train
+    from baselines.train import train
 
     paths = {}
     for name, run in KNOWN_ANSWER.items():
@@ -70,7 +70,7 @@ def trained(toy_data, tmp_path_factory):
 @pytest.fixture(scope="session")
 def scored(trained):
     """baseline -> {protocol: result} of its known-answer checkpoint on the toy world."""
-    from benchmark.engine import run_many
+    from benchmark.engine.run import run_many
 
     out = {}
     for name, path in trained.items():
@@ -86,7 +86,7 @@ def losses(path) -> list[dict]:
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_loss_goes_down_in_every_stage(trained, name):
-    from benchmark.train import recipe_class, resolve_config
+    from baselines.train import recipe_class, resolve_config
 
     log = losses(trained[name])
     assert [r["step"] for r in log] == list(range(1, KNOWN_ANSWER[name]["steps"] + 1))
@@ -101,7 +101,7 @@ def test_loss_goes_down_in_every_stage(trained, name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_checkpoint_holds_config_dataset_and_weights(trained, name):
-    from benchmark.train import load_checkpoint
+    from baselines.train import load_checkpoint
 
     ck = load_checkpoint(trained[name])
     assert ck["baseline"] == name and ck["step"] == ck["steps"] == KNOWN_ANSWER[name]["steps"]
@@ -112,9 +112,9 @@ def test_checkpoint_holds_config_dataset_and_weights(trained, name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_checkpoint_faces_depend_on_the_voice(scored, trained, name):
-    from benchmark.datasets import load_dataset
-    from benchmark.generator import GeneratorContext
-    from benchmark.images import load_image
+    from benchmark.data.datasets import load_dataset
+    from benchmark.generators.base import GeneratorContext
+    from benchmark.data.images import load_image
     from benchmark.registry import resolve_model
 
     acc = scored[name]["stratified"]["scores"]["accuracy"]
@@ -125,7 +125,7 @@ def test_checkpoint_faces_depend_on_the_voice(scored, trained, name):
     ctx = GeneratorContext(manifest=toy, seed=0, load_face=lambda f: load_image(f.path),
                            utterance_ids=tuple(u.id for u in utts))
     generator = resolve_model(name)(ctx, checkpoint=str(trained[name]))
-    from benchmark.audio import load_audio
+    from benchmark.data.audio import load_audio
 
     loaded = [torch.from_numpy(load_audio(u.path)) for u in utts]
     lengths = torch.tensor([len(w) for w in loaded], dtype=torch.int64)  # [2]
@@ -138,7 +138,7 @@ def test_checkpoint_faces_depend_on_the_voice(scored, trained, name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_meta_names_checkpoint_and_face_model(scored, trained, name):
-    from benchmark.train import file_sha256
+    from baselines.train import file_sha256
 
     meta = scored[name]["stratified"]["generator"]
     assert meta["name"] == name and meta["weights_sha256"] == file_sha256(trained[name])
@@ -149,10 +149,10 @@ def test_meta_names_checkpoint_and_face_model(scored, trained, name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_trained_baselines_conform(trained, name):
-    from benchmark.conformance import check_conformance
-    from benchmark.datasets import load_dataset
-    from benchmark.generator import GeneratorContext
-    from benchmark.audio import load_audio
+    from benchmark.generators.conformance import check_conformance
+    from benchmark.data.datasets import load_dataset
+    from benchmark.generators.base import GeneratorContext
+    from benchmark.data.audio import load_audio
     from benchmark.registry import resolve_model
 
     toy = load_dataset("toy")
@@ -169,7 +169,7 @@ def test_trained_baselines_conform(trained, name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_resume_reaches_the_same_state(toy_data, tmp_path, name):
-    from benchmark.train import load_checkpoint, train
+    from baselines.train import load_checkpoint, train
 
     kw = dict(steps=6, batch_size=4, seed=3, config=TINY[name], data=toy_data, progress=False, checkpoint_every=100)
     straight = load_checkpoint(train(name, "toy", out=tmp_path / "a", **kw))
@@ -188,8 +188,8 @@ def test_resume_reaches_the_same_state(toy_data, tmp_path, name):
 
 
 def test_training_on_test_identities_is_refused(toy_data):
-    from benchmark.datasets import load_dataset
-    from benchmark.train import load_train_data, training_identities
+    from benchmark.data.datasets import load_dataset
+    from baselines.train import load_train_data, training_identities
 
     toy = load_dataset("toy")
     test_id = toy.split("test")[0].id
@@ -202,8 +202,8 @@ def test_training_on_test_identities_is_refused(toy_data):
 
 
 def test_scoring_refuses_a_checkpoint_trained_on_test_identities(trained, tmp_path):
-    from benchmark.datasets import load_dataset
-    from benchmark.generator import GeneratorContext
+    from benchmark.data.datasets import load_dataset
+    from benchmark.generators.base import GeneratorContext
     from baselines.wen_gan import WenGanGenerator
 
     toy = load_dataset("toy")
@@ -222,7 +222,7 @@ def test_scoring_refuses_a_checkpoint_trained_on_test_identities(trained, tmp_pa
 
 
 def test_bench_train_command(tmp_path, capsys):
-    from benchmark.train import add_parser, load_checkpoint
+    from baselines.train import add_parser, load_checkpoint
 
     parser = argparse.ArgumentParser(prog="bench")
     add_parser(parser.add_subparsers(dest="command", required=True))
@@ -240,14 +240,14 @@ def test_bench_train_command(tmp_path, capsys):
     with pytest.raises(BenchError, match="unknown config keys"):
         bad.func(bad)
     with pytest.raises(BenchError, match="Did you mean 'wen-gan'"):
-        from benchmark.train import train
+        from baselines.train import train
 
         train("wen-ga", "toy", out=tmp_path / "y")
 
 
 def test_exported_weights_score_identically_and_cannot_be_resumed(trained, scored, toy_data, tmp_path, capsys):
-    from benchmark.engine import run_many
-    from benchmark.train import add_parser, load_checkpoint, train
+    from benchmark.engine.run import run_many
+    from baselines.train import add_parser, load_checkpoint, train
 
     parser = argparse.ArgumentParser(prog="bench")
     add_parser(parser.add_subparsers(dest="command", required=True))

@@ -2,9 +2,9 @@
 
 import pytest
 
-from benchmark.data import Face, Identity, Manifest, Utterance
+from benchmark.data.manifest import Face, Identity, Manifest, Utterance
 from benchmark.errors import ProtocolUnavailable
-from benchmark.trials import build_match_trials
+from benchmark.trials.builders import build_match_trials
 from protocols import get_protocol
 
 

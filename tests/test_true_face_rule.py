@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from benchmark.data import Face, Identity, Manifest, Utterance
+from benchmark.data.manifest import Face, Identity, Manifest, Utterance
 from benchmark.errors import DataError, ProtocolUnavailable
-from benchmark.generator import GeneratorMeta
-from benchmark.trials import drop_single_face_identities, face_video, tier_counts, true_face_pool
+from benchmark.generators.base import GeneratorMeta
+from benchmark.trials.builders import drop_single_face_identities, face_video, tier_counts, true_face_pool
 from protocols import get_protocol
 
 VOX = replace(get_protocol("unstratified"), gallery_source="voxceleb")
@@ -40,8 +40,8 @@ def test_tier_counts_list_every_tier():
 
 
 def test_dataset_spec_overrides_only_vox1_s2f():
-    from benchmark.datasets import dataset_spec
-    from benchmark.engine import dataset_overrides
+    from benchmark.data.datasets import dataset_spec
+    from benchmark.engine.run import dataset_overrides
 
     spec = get_protocol("stratified")
     assert dataset_spec(spec, "vox1-mini") is spec
@@ -55,9 +55,9 @@ def test_dataset_spec_overrides_only_vox1_s2f():
 def test_age_band_edges_reproduce_the_human_bands():
     import torch
 
-    from benchmark.clip_labels import AGE_BANDS
-    from benchmark.datasets import HUMAN_AGE_BANDS
-    from benchmark.metrics import age_band
+    from benchmark.data.clip_labels import AGE_BANDS
+    from benchmark.data.datasets import HUMAN_AGE_BANDS
+    from benchmark.metrics.pairwise import age_band
 
     edges = HUMAN_AGE_BANDS["vox1-s2f"]["age_bands"]
     ages = torch.tensor([15.0, 20.0, 39.0, 40.0, 59.0, 60.0, 80.0])
@@ -66,7 +66,7 @@ def test_age_band_edges_reproduce_the_human_bands():
 
 
 def test_clip_labels_name_the_file_and_line(tmp_path):
-    from benchmark.clip_labels import read_clip_labels
+    from benchmark.data.clip_labels import read_clip_labels
 
     with pytest.raises(DataError, match="clip_attributes.csv not found"):
         read_clip_labels(tmp_path)
@@ -99,7 +99,7 @@ def test_single_face_speakers_are_dropped_and_counted():
 
 
 def test_identity_level_training_refusal():
-    from benchmark.engine import check_split_disjoint
+    from benchmark.engine.run import check_split_disjoint
 
     meta = GeneratorMeta(name="ckpt", training_datasets=("vox1-vggface",))
     spec_all = replace(VOX, probe_split="all")

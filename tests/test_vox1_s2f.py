@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.engine import run_many
+from benchmark.engine.run import run_many
 from benchmark.errors import ProtocolUnavailable
 
 pytestmark = pytest.mark.realdata
@@ -38,7 +38,7 @@ def released(root) -> dict:
     """The released Speech2Face faces (v2f-exg0.0) scored by ``bench score`` on all 130 identities."""
     key = ("speech2face-released",)
     if key not in _RUNS:
-        from benchmark.submission import score
+        from benchmark.engine.submission import score
 
         out = score(root / "speech2face" / "v2f-exg0.0", S2F_PROTOCOLS, "vox1-s2f", name="speech2face-released",
                     data_root=root, split="all", progress=False, write=False)
@@ -47,7 +47,7 @@ def released(root) -> dict:
 
 
 def test_dataset_counts_and_splits(vox1_s2f):
-    from benchmark.datasets import completeness, load_dataset
+    from benchmark.data.datasets import completeness, load_dataset
 
     m = load_dataset("vox1-s2f", data_root=vox1_s2f)
     s = m.summary()
@@ -114,8 +114,8 @@ def test_voice_gender_beats_chance_unstratified_only(vox1_s2f):
 def test_true_face_from_another_video_whenever_there_is_one(vox1_s2f):
     """No trial's true face shares the probe's video when the speaker has a face from another video; the other
     tiers are only used when the speaker has none, and counted."""
-    from benchmark.submission import plan_protocols
-    from benchmark.trials import face_video
+    from benchmark.engine.submission import plan_protocols
+    from benchmark.trials.builders import face_video
 
     manifest, plans, _ = plan_protocols(["unstratified", "match-1ofN", "feature"], "vox1-s2f", data_root=vox1_s2f,
                                         split="all")
@@ -176,8 +176,8 @@ def test_released_speech2face_reproduces_its_stored_result(vox1_s2f, protocol):
 def test_bench_check_of_one_submission_protocol_rescores_its_whole_folder(vox1_s2f, tmp_path):
     """Consistency uses 258 of the 328 released faces, stratified all of them: checking the consistency file alone
     must re-score the folder with both protocols (alone, the 70 faces only stratified uses are extra files)."""
-    from benchmark.check import check
-    from benchmark.submission import SubmissionError, score
+    from benchmark.reports.check import check
+    from benchmark.engine.submission import SubmissionError, score
 
     folder, results = vox1_s2f / "speech2face" / "v2f-exg0.0", tmp_path / "results"
     out = score(folder, ["stratified", "consistency"], "vox1-s2f", name="s2f", data_root=vox1_s2f, split="all",
@@ -192,7 +192,7 @@ def test_bench_check_of_one_submission_protocol_rescores_its_whole_folder(vox1_s
 
 
 def test_human_age_bands_are_the_truth_of_the_age_protocol(vox1_s2f):
-    from benchmark.datasets import load_dataset
+    from benchmark.data.datasets import load_dataset
 
     r = runs(vox1_s2f, "random-face", ["age"])["age"]
     assert tuple(r["protocol"]["spec"]["age_bands"]) == (40.0, 59.0)
@@ -214,7 +214,7 @@ def test_human_age_bands_are_the_truth_of_the_age_protocol(vox1_s2f):
 
 def _checkpoint_on(root, tmp_path, dataset_id: str) -> Path:
     """The toy speech2face checkpoint, relabelled as trained on vox1-s2f's 95 training identities."""
-    from benchmark.datasets import load_dataset
+    from benchmark.data.datasets import load_dataset
 
     src = Path(__file__).resolve().parents[1] / "leaderboards" / "checkpoints" / "toy" / "speech2face.pt"
     ck = torch.load(src, map_location="cpu", weights_only=True)

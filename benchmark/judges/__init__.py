@@ -10,7 +10,7 @@ lazily), as generators are (``benchmark.registry``); outside packages add judges
   in torch (weights read by ``benchmark.judges.dlib_dat``), chips and embeddings batched on any device.
 - ``sface`` (``benchmark.judges.sface.SFaceJudge``, id "sface-2021dec"): OpenCV Zoo's SFace with YuNet.
 
-Every judge class takes the keyword arguments ``cache`` (``benchmark.cache.EmbeddingCache`` or None),
+Every judge class takes the keyword arguments ``cache`` (``benchmark.judges.cache.EmbeddingCache`` or None),
 ``device`` (str) and ``batch_size`` (int, or None for its default).
 """
 
@@ -37,7 +37,7 @@ JUDGES: dict[str, str] = {
 
 DEFAULT_JUDGE = "dlib"
 """The judge a run uses unless told otherwise; its results keep the file names they had before judges were
-plug-ins (``benchmark.engine.default_result_path``) and its cache keys are unchanged."""
+plug-ins (``benchmark.engine.run.default_result_path``) and its cache keys are unchanged."""
 
 DEFAULT_JUDGE_ID = "dlib-resnet-v1"
 """``info.id`` of the default judge (``DlibJudge.name``): results written before the registry recorded only the id,
@@ -80,7 +80,7 @@ def make_judge(name: str, *, cache=None, device: str = "cpu", batch_size: int | 
 
     Args:
         name: a name of ``judge_names()`` (``bench ls judges``), e.g. "dlib".
-        cache: a ``benchmark.cache.EmbeddingCache`` to read and fill, or None to keep nothing.
+        cache: a ``benchmark.judges.cache.EmbeddingCache`` to read and fill, or None to keep nothing.
         device: torch device string for the judge ("cpu", "cuda", "cuda:1"); a CPU-only judge refuses others.
         batch_size: images per batch of the judge's network, or None for the judge's own default; embeddings
             never depend on it.

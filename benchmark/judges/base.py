@@ -1,7 +1,7 @@
 """What every judge is: its identity (``JudgeInfo``), its output (``Embeddings``) and its interface (``Judge``).
 
 A judge is the fixed pretrained face model that scores every generator alike. It is a ``typing.Protocol``, as the
-generator adapter is (``benchmark.generator``): any object with an ``info`` and a batched ``embed`` is a judge.
+generator adapter is (``benchmark.generators.base``): any object with an ``info`` and a batched ``embed`` is a judge.
 Judges are made by name through ``benchmark.judges.make_judge`` (the registry ``benchmark.judges.JUDGES``); the
 device, the cache and the batch size are given when the judge is made, so ``embed`` has one job.
 
@@ -67,7 +67,7 @@ class Judge(Protocol):
         """Embed N uint8 ``[H, W, 3]`` RGB images (any sizes, none blank), using and filling the judge's cache.
 
         Args:
-            images: the images; the caller filters blank ones (``benchmark.images.is_blank``).
+            images: the images; the caller filters blank ones (``benchmark.data.images.is_blank``).
             progress: a tqdm description, or None for no progress bar.
 
         Returns:
@@ -123,7 +123,7 @@ class WorkerPoolMixin:
 def cache_key_suffix(info: JudgeInfo, *libraries: str) -> str:
     """The part of a judge's cache key after the image digest: ``|id|weights sha256|preprocess version|lib…``.
 
-    The judge id comes first, so entries of two judges can never share a key (``benchmark.cache``).
+    The judge id comes first, so entries of two judges can never share a key (``benchmark.judges.cache``).
 
     Args:
         info: the judge's ``JudgeInfo``.
@@ -140,7 +140,7 @@ def embed_cached(images: Sequence[np.ndarray], key_suffix: str, cache, dim: int,
                  progress: str | None = None) -> Embeddings:
     """The cache lookup and batching loop of ``Judge.embed``: embed only what the cache lacks, once per image.
 
-    Each image's key is ``benchmark.images.image_digest(image) + key_suffix``. Cached keys are read back; the
+    Each image's key is ``benchmark.data.images.image_digest(image) + key_suffix``. Cached keys are read back; the
     other distinct images (the first of several identical ones) are passed to ``compute`` in input order, and
     every batch it yields is stored in the cache (one transaction per batch, so an interrupted run keeps what
     was embedded) before the next is asked for.
@@ -148,7 +148,7 @@ def embed_cached(images: Sequence[np.ndarray], key_suffix: str, cache, dim: int,
     Args:
         images: N uint8 ``[H, W, 3]`` RGB images (none blank).
         key_suffix: the judge's ``cache_key_suffix``.
-        cache: a ``benchmark.cache.EmbeddingCache`` (``EmbeddingCache(None)`` keeps nothing).
+        cache: a ``benchmark.judges.cache.EmbeddingCache`` (``EmbeddingCache(None)`` keeps nothing).
         dim: D, the embedding length (shape of the empty result).
         compute: ``compute(images)`` yields ``(vectors float32 [b, D], detected bool [b])`` for consecutive
             batches of the images it is given, in order, until all are embedded.
@@ -162,7 +162,7 @@ def embed_cached(images: Sequence[np.ndarray], key_suffix: str, cache, dim: int,
     """
     from tqdm import tqdm
 
-    from benchmark.images import image_digest
+    from benchmark.data.images import image_digest
 
     keys = [image_digest(im) + key_suffix for im in images]
     found = cache.get_many(sorted(set(keys)))
@@ -222,6 +222,6 @@ def check_model_file(path, expected_sha256: str, what: str, fix: str) -> str:
 @lru_cache(maxsize=64)
 def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     """sha256 of a file, remembered per (path, size, mtime) so that making a judge twice hashes it once."""
-    from benchmark.fingerprint import file_sha256
+    from benchmark.data.fingerprint import file_sha256
 
     return file_sha256(path)

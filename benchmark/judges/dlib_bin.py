@@ -11,12 +11,12 @@ Preprocessing, version ``PREPROCESS_VERSION`` (part of the cache key):
      aligned with the 5-point shape predictor (``shape_predictor_5_face_landmarks``) into a 150×150 chip with
      padding 0.25 (``dlib.get_face_chip``, the chip the embedder was trained on);
   3. if no face is found, the fallback box is the central square of side min(H, W) (the box the attribute
-     model ``benchmark.attributes`` also falls back to); the 5-point landmarks run on that box and the chip is
+     model ``benchmark.judges.attributes`` also falls back to); the 5-point landmarks run on that box and the chip is
      aligned exactly as in step 2, so every face reaching the embedder went through the same alignment. The
      result records how many images were detected and how many fell back (``aligned`` is True only for a
      detected face);
   4. the embedder runs on the chip with no jittering (``num_jitters=0``).
-Blank images (``benchmark.images.is_blank``) must be filtered out by the caller; they are not embedded.
+Blank images (``benchmark.data.images.is_blank``) must be filtered out by the caller; they are not embedded.
 
 Model files: both ``.dat`` files are checked against ``RESNET_SHA256`` and ``SHAPE_PREDICTOR_SHA256`` before
 use (``check_model_files``); any other file is refused. The cache key holds the judge id, the weights sha256,
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.cache import EmbeddingCache
+from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
 from benchmark.judges.base import (Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, check_model_file,
                                    embed_cached)
@@ -198,7 +198,7 @@ class DlibJudge(WorkerPoolMixin):
         # the pool: for a call of at least POOL_MIN_IMAGES images, or for any call of two or more once it runs (the
         # generated faces come in generator batches); then batches small enough to keep every worker busy. The
         # batch size never changes an embedding (tests/test_judge_input.py).
-        from benchmark.images import image_digest
+        from benchmark.data.images import image_digest
         from benchmark.judges.dlib_detect import remember_box
 
         pooled = self.workers > 1 and (len(images) >= POOL_MIN_IMAGES or (self._pool is not None and len(images) > 1))

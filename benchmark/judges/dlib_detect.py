@@ -56,9 +56,9 @@ _DETECTIONS: OrderedDict[str, tuple[tuple[int, int, int, int], bool]] = OrderedD
 
 
 def remember_box(digest: str, box: tuple[int, int, int, int], detected: bool) -> None:
-    """Keep, in this process, the box that steps 1–2 gave for the image of ``benchmark.images.image_digest`` ``digest``
+    """Keep, in this process, the box that steps 1–2 gave for the image of ``benchmark.data.images.image_digest`` ``digest``
     (the dlib judges call it for every image they locate), so that the attribute model, whose preprocessing runs
-    the same upscaling, detector and largest-box rule (``benchmark.attributes``), need not detect that image again.
+    the same upscaling, detector and largest-box rule (``benchmark.judges.attributes``), need not detect that image again.
     """
     _DETECTIONS[digest] = (tuple(int(v) for v in box), bool(detected))
     _DETECTIONS.move_to_end(digest)
@@ -93,7 +93,7 @@ def upscale_small(image: np.ndarray) -> np.ndarray | None:
 
 def face_box(detector, image: np.ndarray) -> tuple[tuple[int, int, int, int], bool]:
     """Step 2 of the judge's preprocessing (module docstring), shared with the attribute model
-    (``benchmark.attributes``): the largest box (``width * height``) that ``detector(image, 1)`` finds, else the
+    (``benchmark.judges.attributes``): the largest box (``width * height``) that ``detector(image, 1)`` finds, else the
     central square of side min(H, W).
 
     Args:

@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.cache import EmbeddingCache
+from benchmark.judges.cache import EmbeddingCache
 from benchmark.judges.base import Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, embed_cached
 from benchmark.judges import dlib_bin
 from benchmark.judges.dlib_bin import CHIP_SIZE, EMBED_DIM, PREPROCESS_VERSION, check_model_files
@@ -659,7 +659,7 @@ class DlibTorchJudge(WorkerPoolMixin):
             (chips, detected): uint8 ``[N, 150, 150, 3]`` on ``device``; bool ``[N]``, True where the HOG detector
             found the face (False: the centre-box fallback, aligned with the landmarks too).
         """
-        from benchmark.images import image_digest
+        from benchmark.data.images import image_digest
         from benchmark.judges.dlib_detect import remember_box
 
         images = list(images)

@@ -33,7 +33,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from benchmark.cache import EmbeddingCache
+from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
 from benchmark.judges.base import Embeddings, JudgeInfo, cache_key_suffix, check_model_file, embed_cached
 

@@ -81,7 +81,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.cache import EmbeddingCache
+from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
 from benchmark.judges.base import (Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, check_model_file,
                                    embed_cached)
@@ -375,7 +375,7 @@ class SFaceJudge(WorkerPoolMixin):
     CPU_STABLE = False
     """Embeddings are not reproducible to float rounding across CPUs: OpenCV's DNN module (YuNet, and SFace on the
     default CPU backend) picks AVX-512, AVX2 or SSE kernels at run time, and a YuNet score or landmark near a
-    threshold can move. ``bench check`` therefore compares sface results within their CIs (``benchmark.check``)."""
+    threshold can move. ``bench check`` therefore compares sface results within their CIs (``benchmark.reports.check``)."""
 
     name = "sface-2021dec"
 
@@ -493,7 +493,7 @@ class SFaceJudge(WorkerPoolMixin):
         """Embed uint8 ``[H, W, 3]`` RGB images (any sizes), using and filling the cache.
 
         Args:
-            images: N images; none may be blank (the caller filters them: ``benchmark.images.is_blank``).
+            images: N images; none may be blank (the caller filters them: ``benchmark.data.images.is_blank``).
             progress: a tqdm description, or None for no progress bar.
 
         Returns:

@@ -1,8 +1,8 @@
 """Task "age": age consistency of the generated face with the speaker (AR-SPM Table 6).
 
 Trial rule, version 1 (``build``): identities of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable gallery
-face; the speaker's reference age is the median of the ages the predictor (``benchmark.attributes``, cached)
-reads from those faces, and the reference band is its band (``benchmark.metrics.age_band`` with
+face; the speaker's reference age is the median of the ages the predictor (``benchmark.judges.attributes``, cached)
+reads from those faces, and the reference band is its band (``benchmark.metrics.pairwise.age_band`` with
 ``spec.age_bands``: under 35 / 35–65 / over 65). One trial per utterance. The reference age and band are columns
 of the trial file, so its sha256 pins them (they depend on the predictor, recorded in ``info``).
 
@@ -10,8 +10,8 @@ Score: the generated face's predicted age (engine ``attributes`` analyser) → `
 the reference band) and ``abs_age_gap`` (|predicted − reference| in years); 95 % identity-bootstrap CIs, per
 speaker gender.
 
-Human bands (``spec.age_reference`` starting "human"; vox1-s2f, ``benchmark.datasets.HUMAN_AGE_BANDS``): the truth
-of each probe is the age band a human gave its clip (``benchmark.clip_labels``: 20-39 / 40-59 / >=60, annotated by
+Human bands (``spec.age_reference`` starting "human"; vox1-s2f, ``benchmark.data.datasets.HUMAN_AGE_BANDS``): the truth
+of each probe is the age band a human gave its clip (``benchmark.data.clip_labels``: 20-39 / 40-59 / >=60, annotated by
 the Speech2Face authors), not an age predicted from a real face. One trial per probe utterance with a band (clips
 without one are excluded, counted per identity); ``ref_band`` is that band's index and there is no ``ref_age``.
 Score: ``band_accuracy`` only (a human band has no age to take a gap from), and ``real_face_band_accuracy``: the
@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.data import Face, Manifest
-from benchmark.metrics import age_band, agreement
+from benchmark.data.manifest import Face, Manifest
+from benchmark.metrics.pairwise import age_band, agreement
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.gender import real_attributes
 from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, generated_attributes,
@@ -47,7 +47,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     Raises:
         ProtocolUnavailable: no identity with a voice and a usable gallery face.
     """
-    from benchmark.attributes import COLUMNS
+    from benchmark.judges.attributes import COLUMNS
 
     if spec.age_reference.startswith("human"):
         return build_human(manifest, spec, real)
@@ -74,10 +74,10 @@ def build_human(manifest: Manifest, spec: ProtocolSpec, real: FaceTable) -> Plan
     """One trial per probe utterance whose clip has a human age band (module docstring, "Human bands").
 
     Raises:
-        DataError: clip_attributes.csv is missing or malformed (``benchmark.clip_labels``).
+        DataError: clip_attributes.csv is missing or malformed (``benchmark.data.clip_labels``).
         ProtocolUnavailable: no probe utterance has a human age band.
     """
-    from benchmark.clip_labels import read_clip_labels
+    from benchmark.data.clip_labels import read_clip_labels
     from benchmark.errors import ProtocolUnavailable
 
     labels = read_clip_labels(manifest.root)
@@ -114,7 +114,7 @@ def build_human(manifest: Manifest, spec: ProtocolSpec, real: FaceTable) -> Plan
 def score_human(plan: Plan, generated: Generated, manifest: Manifest, spec: ProtocolSpec, device: str,
                 seed: int) -> TaskScores:
     """``band_accuracy`` against the human bands and the predictor's ceiling ``real_face_band_accuracy``."""
-    from benchmark.attributes import COLUMNS, info_dict
+    from benchmark.judges.attributes import COLUMNS, info_dict
 
     trials: TrialTable = plan.trials
     dev = torch.device(device)
@@ -151,7 +151,7 @@ def score_human(plan: Plan, generated: Generated, manifest: Manifest, spec: Prot
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
           device: str, seed: int) -> TaskScores:
     """``band_accuracy`` and ``abs_age_gap``: overall and per speaker gender."""
-    from benchmark.attributes import COLUMNS, info_dict
+    from benchmark.judges.attributes import COLUMNS, info_dict
 
     trials: TrialTable = plan.trials
     if "ref_age" not in trials.columns:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from benchmark.aggregate import summarize
-from benchmark.columns import Column, as_column, factorize
+from benchmark.metrics.aggregate import summarize
+from benchmark.trials.columns import Column, as_column, factorize
 from protocols.spec import ProtocolSpec
 
 
@@ -21,7 +21,7 @@ class FaceTable:
         vectors: float32 ``[F, 128]``.
         aligned: bool ``[F]``.
         blank: ids of faces found blank and excluded.
-        small: ids of faces smaller than ``benchmark.images.MIN_FACE_SIDE`` on a side, excluded.
+        small: ids of faces smaller than ``benchmark.data.images.MIN_FACE_SIDE`` on a side, excluded.
     """
 
     ids: list[str]
@@ -83,12 +83,12 @@ class TaskScores:
 def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: list[str] | None,
               spec: ProtocolSpec, seed: int, stratum_key: str = "gender",
               imposters: list[str] | list[list[str]] | None = None) -> tuple[dict, dict]:
-    """Summarise per-trial values overall and per stratum (``benchmark.aggregate.summarize``).
+    """Summarise per-trial values overall and per stratum (``benchmark.metrics.aggregate.summarize``).
 
     Args:
         values: metric name -> float ``[N]`` per-trial values (all of the same N trials).
         identities: length-N speaker identity of each trial (the bootstrap unit): a list of ids or a
-            ``benchmark.columns.Column`` (read from its codes, without per-trial Python).
+            ``benchmark.trials.columns.Column`` (read from its codes, without per-trial Python).
         strata: length-N stratum label of each trial (list or ``Column``), or None for no breakdown.
         spec: gives the bootstrap count and the CI level.
         seed: bootstrap seed.
@@ -96,7 +96,7 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
         imposters: None when a trial involves only its speaker (one-way identity bootstrap); else the other
             identities of each trial — a length-N list of ids (1:2) or of equal-length id lists (1:N), or a
             ``Column`` (1-D, or joined ``[N, M]``) — and the
-            two-way pigeonhole bootstrap over speakers and imposters is used (``benchmark.aggregate``). Sliced
+            two-way pigeonhole bootstrap over speakers and imposters is used (``benchmark.metrics.aggregate``). Sliced
             with the trials for each stratum.
 
     Returns:

@@ -7,7 +7,7 @@ speaker (uniform) and one utterance of another eligible speaker (speaker uniform
 
 Score (vectorised, on the device): per trial, cosine similarity of the judge embeddings of the probe's generated
 face and each partner's (``within``, ``between``); ``ratio`` = mean(within) / mean(between). Per speaker gender. No
-real face is used. 95 % CIs from the identity bootstraps of ``benchmark.aggregate``: a ``within`` value involves one
+real face is used. 95 % CIs from the identity bootstraps of ``benchmark.metrics.aggregate``: a ``within`` value involves one
 speaker (one-way bootstrap); a ``between`` value pairs the probe's speaker with another speaker, both drawn from
 the same population (two-way pigeonhole, weight ``m[speaker] * m[other]``); ``ratio`` takes both means from the
 same multiplicities, each with its own weights (``ratio_summary``).
@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.aggregate import ONE_WAY, PIGEONHOLE, identity_multiplicities, interval_flag, pigeonhole_replicates
-from benchmark.columns import factorize
-from benchmark.data import Face, Manifest
+from benchmark.metrics.aggregate import ONE_WAY, PIGEONHOLE, identity_multiplicities, interval_flag, pigeonhole_replicates
+from benchmark.trials.columns import factorize
+from benchmark.data.manifest import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import cosine_similarity_rows
+from benchmark.metrics.pairwise import cosine_similarity_rows
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import TrialTable, gender_of, generated_rows, trial_rng
 from protocols.spec import ProtocolSpec
@@ -76,26 +76,26 @@ def ratio_summary(num: torch.Tensor, den: torch.Tensor, identities: list[str], n
                   seed: int, others: list[str] | None = None) -> dict:
     """Ratio of means ``mean(num) / mean(den)`` over the same N trials, with a percentile bootstrap CI.
 
-    ``others=None``: the one-way identity bootstrap of ``benchmark.aggregate.cluster_bootstrap_ci`` (same
+    ``others=None``: the one-way identity bootstrap of ``benchmark.metrics.aggregate.cluster_bootstrap_ci`` (same
     generator, same draws): identities resampled with replacement, ``sum(m * num) / sum(m * den)`` per replicate.
     With ``others`` (the second identity a denominator value involves, e.g. the other speaker of a ``between``
     pair): one multiplicity vector ``m`` over the union of speakers and others per replicate
-    (``benchmark.aggregate.identity_multiplicities``); the numerator mean is weighted by ``m[speaker]``, the
+    (``benchmark.metrics.aggregate.identity_multiplicities``); the numerator mean is weighted by ``m[speaker]``, the
     denominator mean by ``m[speaker] * m[other]`` (two-way pigeonhole); replicates whose denominator has no
     positive weight have no ratio: they are counted (``"dropped_replicates"``) and taken at the smallest ratio of
     the others for the lower percentile and at the largest for the upper one (a ratio has no bounded range to take
-    them at, unlike ``benchmark.aggregate.pigeonhole_bootstrap_ci``). With only two identities in all (every trial
-    involves both) the one-way bootstrap is used, flagged, as ``benchmark.aggregate.summarize`` does.
+    them at, unlike ``benchmark.metrics.aggregate.pigeonhole_bootstrap_ci``). With only two identities in all (every trial
+    involves both) the one-way bootstrap is used, flagged, as ``benchmark.metrics.aggregate.summarize`` does.
 
     Args:
         num: float ``[N]`` numerator values per trial.
         den: float ``[N]`` denominator values per trial.
         identities: length-N speaker identity of each trial.
-        n_boot, level, seed: as in ``benchmark.aggregate.summarize``.
+        n_boot, level, seed: as in ``benchmark.metrics.aggregate.summarize``.
         others: None, or length-N identity paired with the speaker in each denominator value.
 
     Returns:
-        As ``benchmark.aggregate.summarize`` (``"bootstrap"`` is ``"one-way identity"`` or
+        As ``benchmark.metrics.aggregate.summarize`` (``"bootstrap"`` is ``"one-way identity"`` or
         ``"two-way pigeonhole"``; ``"flag"`` when the interval cannot be trusted).
 
     Raises:
@@ -109,7 +109,7 @@ def ratio_summary(num: torch.Tensor, den: torch.Tensor, identities: list[str], n
     if others is not None and len(np.union1d(speakers, np.asarray(list(others), dtype=str))) <= 2:
         extra.append("every trial involves both of the 2 identities, so resampling identities cannot weight one "
                      "trial against another: only the speakers were resampled (one-way), which understates the spread")
-        others = None  # as benchmark.aggregate.summarize does
+        others = None  # as benchmark.metrics.aggregate.summarize does
     if others is None:
         names, inverse = np.unique(speakers, return_inverse=True)
         clusters = torch.from_numpy(inverse.astype(np.int64))  # [N]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.data import Face, Manifest
+from benchmark.data.manifest import Face, Manifest
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import TrialTable, gallery_faces, gender_of, utterance_columns
 from protocols.spec import ProtocolSpec

@@ -4,7 +4,7 @@ AR-SPM Table 4, SF2F).
 Trial rule, version 1 (``build``): identities of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable gallery
 face; for every utterance of each (sorted), ``trials_per_probe`` trials, each with a true face uniform over the
 probe's ``trialsets.true_face_pool`` (``trialsets.trial_rng``). On a VoxCeleb1-crop gallery
-(``benchmark.trials.TRUE_FACE_RULE``) the pool is the speaker's faces from other videos when there are any, and
+(``benchmark.trials.builders.TRUE_FACE_RULE``) the pool is the speaker's faces from other videos when there are any, and
 the ``…@centroid`` metrics use the centroid of that pool; the identity-mean unit is refused there
 (``trialsets.refuse_identity_mean_on_voxceleb``).
 
@@ -14,7 +14,7 @@ probe utterances (column ``probes``, ';'-separated); nothing is drawn.
 Score (all rows at once on the device): the generated embedding of each trial's probe against (a) the trial's
 true face (``l1``, ``l2``, ``cosine``, ``angle_deg``) and (b) the speaker's identity centroid (``…@centroid``),
 with the spec's conventions: ``normalise_embeddings``, ``normalise_centroid``, ``l1_reduction``, ``l2_reduction``,
-``distance_eps`` (``benchmark.metrics``). 95 % identity-bootstrap CI, per speaker gender. With
+``distance_eps`` (``benchmark.metrics.pairwise``). 95 % identity-bootstrap CI, per speaker gender. With
 ``probe_unit="identity-mean"`` the generated embedding of a trial is the mean over the identity's probes
 (``trialsets.identity_mean_rows``) and only the centroid metrics exist (SF2F's ``dataset_embedding`` is the
 identity centroid): ``l1@centroid``, ``l2@centroid``, ``cosine@centroid``, ``angle_deg@centroid``, one value per
@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.data import Face, Manifest
+from benchmark.data.manifest import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import angle_degrees, cosine_similarity_rows, l1_distance_rows, l2_distance_rows
+from benchmark.metrics.pairwise import angle_degrees, cosine_similarity_rows, l1_distance_rows, l2_distance_rows
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
                                        identity_mean_rows, pool_centroids, real_rows,

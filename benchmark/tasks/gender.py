@@ -3,7 +3,7 @@ NeurIPS 2019, §4.2; AR-SPM Table 5), and the predictor's accuracy on real faces
 
 Trials (version 1): every utterance of every identity of ``spec.probe_split`` (nothing drawn at random); the
 metadata gender is the truth. The gender of each generated face comes from the engine's ``attributes`` analyser
-(``benchmark.attributes``, column ``male``); the ceiling uses the same predictor, cached on disk, on the usable
+(``benchmark.judges.attributes``, column ``male``); the ceiling uses the same predictor, cached on disk, on the usable
 (non-blank) gallery faces of the probe identities.
 
 Score: ``gender_consistency`` per probe (1 if the predicted gender equals the metadata's), ``real_face_accuracy``
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.data import Face, Manifest
-from benchmark.metrics import agreement
+from benchmark.data.manifest import Face, Manifest
+from benchmark.metrics.pairwise import agreement
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, generated_attributes,
                                        utterance_columns)
@@ -30,12 +30,12 @@ def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
 
 
 def real_attributes(manifest: Manifest, spec: ProtocolSpec, real: FaceTable, identities: set[str]):
-    """Attribute predictions on the usable gallery faces of ``identities`` (cached; ``benchmark.attributes``).
+    """Attribute predictions on the usable gallery faces of ``identities`` (cached; ``benchmark.judges.attributes``).
 
     Returns:
-        (face ids, their identities, float32 ``[F, 4]`` predictions in ``benchmark.attributes.COLUMNS`` order).
+        (face ids, their identities, float32 ``[F, 4]`` predictions in ``benchmark.judges.attributes.COLUMNS`` order).
     """
-    from benchmark.attributes import predict_faces
+    from benchmark.judges.attributes import predict_faces
 
     usable = set(real.ids)
     faces = [f for f in gallery_faces(manifest, spec.probe_split, spec) if f.identity in identities and f.id in usable]
@@ -59,7 +59,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
           device: str, seed: int) -> TaskScores:
     """``gender_consistency`` and the ceiling ``real_face_accuracy``: overall and per speaker gender."""
-    from benchmark.attributes import COLUMNS, info_dict
+    from benchmark.judges.attributes import COLUMNS, info_dict
 
     trials: TrialTable = plan.trials
     dev = torch.device(device)

@@ -7,16 +7,16 @@ Trial rule, version 1 (``build``):
     reference identity with utterances from ≥ 2 videos, the utterances of its lexicographically last video (a
     fixed rule, independent of the seed, so a generator can be trained without those videos); identities with one
     video stay in the reference set but give no probe (listed in ``excluded``).
-  * VoxCeleb1-crop gallery (``benchmark.trials.TRUE_FACE_RULE``): the speaker's own centroid in a trial is that of
+  * VoxCeleb1-crop gallery (``benchmark.trials.builders.TRUE_FACE_RULE``): the speaker's own centroid in a trial is that of
     the probe's ``true_face_pool`` (faces of other videos when the speaker has any); the result counts the tiers.
   * nothing is drawn at random; the trial file lists the probes and, in its context lines, the reference set and
     the held-out videos, so its sha256 pins both.
 
 Score: cosine similarities ``[T, R]`` of generated faces against the reference centroids, computed and ranked block
-by block within a memory budget (``benchmark.metrics.blockwise_topk_hits``) (mean of the
-L2-normalised embeddings of each identity's gallery faces), ``benchmark.metrics.topk_hits`` for the k values of
+by block within a memory budget (``benchmark.metrics.pairwise.blockwise_topk_hits``) (mean of the
+L2-normalised embeddings of each identity's gallery faces), ``benchmark.metrics.pairwise.topk_hits`` for the k values of
 ``spec.ks`` below R (top-k ≥ R is 1 for any generator: not scored, stated in ``info``); 95 % identity-bootstrap CI,
-per speaker gender. The CI is the one-way bootstrap over speakers (``benchmark.aggregate``): it is conditional on the
+per speaker gender. The CI is the one-way bootstrap over speakers (``benchmark.metrics.aggregate``): it is conditional on the
 fixed reference set — the R centroids every probe is ranked against are not resampled — as ``info["ci"]`` says.
 """
 
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.data import Face, Manifest
+from benchmark.data.manifest import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.heldout import HOLDOUT_RULE, held_out_videos
-from benchmark.metrics import blockwise_topk_hits, cosine_similarity_rows
+from benchmark.data.heldout import HOLDOUT_RULE, held_out_videos
+from benchmark.metrics.pairwise import blockwise_topk_hits, cosine_similarity_rows
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
                                        pool_centroids, tier_counts, true_face_pool, usable_gallery)

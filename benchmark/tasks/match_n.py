@@ -8,7 +8,7 @@ Trial rule, protocol version 3 (``build``):
     N values above are listed in the result's ``info`` as capped.
   * rows: for every utterance of every eligible speaker (sorted), for every N (ascending), ``trials_per_probe``
     trials. Each trial: the true face uniform over the probe's ``trials.true_face_pool`` (another video of the
-    speaker on a VoxCeleb1 gallery, ``benchmark.trials.TRUE_FACE_RULE``); N − 1 distinct imposters uniform over the
+    speaker on a VoxCeleb1 gallery, ``benchmark.trials.builders.TRUE_FACE_RULE``); N − 1 distinct imposters uniform over the
     speaker's candidate pool (partial Fisher–Yates, ``trialsets.sample_distinct_rows``); each imposter's face uniform
     over its usable faces.
   * randomness: ``trialsets.trial_rng`` (seed, protocol name, version), in three draw groups, each one
@@ -18,9 +18,9 @@ Trial rule, protocol version 3 (``build``):
     one scalar call per draw: 18.4 s to build Wen et al.'s test set (589,950 trials) against 0.5–0.9 s now
     (benchmarks/scale.py, 2-core CPU); its trials differ from version 3's draw for draw, not in distribution.
 
-Score: cosine similarities ``[T_N, N]`` by one batched gather + matmul per N, ``benchmark.metrics.match_1ofn``,
+Score: cosine similarities ``[T_N, N]`` by one batched gather + matmul per N, ``benchmark.metrics.pairwise.match_1ofn``,
 accuracy ``acc@N=n`` per N with a 95 % CI, per speaker gender. A trial involves the speaker and its N − 1 imposters
-(one identity population), so the CI is the two-way bootstrap of ``benchmark.aggregate`` over speakers and imposters:
+(one identity population), so the CI is the two-way bootstrap of ``benchmark.metrics.aggregate`` over speakers and imposters:
 pigeonhole weights ``m[s] * m[o]`` at N = 2, first-order weights ``m[s] + sum_j m[o_j] - (N - 1)`` for N ≥ 3 (the
 product over N identities inflates the trial-level noise (2^N − 1)-fold; ``benchmarks/bootstrap_coverage.py``).
 """
@@ -30,10 +30,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.columns import Column
-from benchmark.data import Face, Manifest
+from benchmark.trials.columns import Column
+from benchmark.data.manifest import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import gathered_matvec, l2_normalise, match_1ofn
+from benchmark.metrics.pairwise import gathered_matvec, l2_normalise, match_1ofn
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, sample_distinct_rows, tier_counts,
                                        trial_rng, true_face_pool, usable_gallery)

@@ -1,20 +1,20 @@
 """Task "match-1to2": 1:2 voice-to-face matching (Wen, Singh, Raj, NeurIPS 2019, Table 3).
 
-Trials: ``benchmark.trials.build_match_trials``. Score: the ``benchmark.metrics.match_1to2`` outcome from cosine
+Trials: ``benchmark.trials.builders.build_match_trials``. Score: the ``benchmark.metrics.pairwise.match_1to2`` outcome from cosine
 similarities of judge embeddings L2-normalised once per table and gathered per trial block by block
-(``benchmark.metrics.gathered_dot``, memory bounded), accuracy with a 95 % CI, per speaker gender. A trial involves two
+(``benchmark.metrics.pairwise.gathered_dot``, memory bounded), accuracy with a 95 % CI, per speaker gender. A trial involves two
 identities (speaker and imposter, from one population), so the CI is the two-way pigeonhole bootstrap of
-``benchmark.aggregate`` (trial weight ``m[speaker] * m[imposter]``; Owen, Ann. Appl. Stat. 1(2), 2007).
+``benchmark.metrics.aggregate`` (trial weight ``m[speaker] * m[imposter]``; Owen, Ann. Appl. Stat. 1(2), 2007).
 """
 
 from __future__ import annotations
 
 import torch
 
-from benchmark.data import Face, Manifest
-from benchmark.metrics import COSINE_EPS, gathered_dot, l2_normalise, match_1to2_similarities
+from benchmark.data.manifest import Face, Manifest
+from benchmark.metrics.pairwise import COSINE_EPS, gathered_dot, l2_normalise, match_1to2_similarities
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
-from benchmark.trials import build_match_trials
+from benchmark.trials.builders import build_match_trials
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}

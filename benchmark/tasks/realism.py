@@ -1,5 +1,5 @@
 """Task "realism": FD and KID between the set of generated faces and the set of real faces, in the judge's
-embedding space, with a real-face floor (``protocols.realism``; metric functions ``benchmark.realism``).
+embedding space, with a real-face floor (``protocols.realism``; metric functions ``benchmark.metrics.sets``).
 
 Trial rule, version 1 (``build``): the identities of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable gallery
 face (``trialsets.require_probe_gallery``); the generated set is one face per utterance of each (all of them, no
@@ -25,7 +25,7 @@ A failed (blank) generated face has no embedding: it is left out of the generate
 (``failed_excluded``, flagged).
 
 95 % CI: a bootstrap over identities — B = ``spec.bootstrap`` replicates of the K identities drawn with
-replacement (``benchmark.aggregate.identity_multiplicities`` with the run seed, the draws every protocol's bootstrap
+replacement (``benchmark.metrics.aggregate.identity_multiplicities`` with the run seed, the draws every protocol's bootstrap
 uses), each drawn identity bringing its generated *and* its real faces (for the floor: its faces in its half), the
 statistic recomputed on each replicate (``realism.set_bootstrap``). The interval is the percentile interval of the
 replicates re-centred on the point estimate, ``[v + q_2.5 − mean*, v + q_97.5 − mean*]`` (the bootstrap's bias
@@ -51,9 +51,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark import realism
-from benchmark.aggregate import identity_multiplicities, interval_flag
-from benchmark.data import Face, Manifest
+from benchmark.metrics import sets as realism
+from benchmark.metrics.aggregate import identity_multiplicities, interval_flag
+from benchmark.data.manifest import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores
 from benchmark.tasks.trialsets import TrialTable, gallery_faces, require_probe_gallery, sample_distinct, trial_rng

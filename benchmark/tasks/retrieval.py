@@ -14,15 +14,15 @@ Trial rule, version 1 (``build``):
     its probe utterances (column ``probes``); the query is the mean of their generated embeddings
     (``trialsets.identity_mean_rows``), so every identity weighs the same. Refused on a VoxCeleb1-crop gallery
     (``trialsets.refuse_identity_mean_on_voxceleb``).
-  * VoxCeleb1-crop gallery (``benchmark.trials.TRUE_FACE_RULE``): the speaker's own centroid in a trial is that of
+  * VoxCeleb1-crop gallery (``benchmark.trials.builders.TRUE_FACE_RULE``): the speaker's own centroid in a trial is that of
     the probe's ``true_face_pool`` (faces of other videos when the speaker has any); the other members' centroids
     use all their faces. The result counts the trials per tier.
 
 Score: cosine similarities ``[T, K]`` of generated faces against all centroids, non-members of each trial's gallery
-masked to −inf, computed and ranked block by block within a memory budget (``benchmark.metrics.blockwise_topk_hits``):
-``benchmark.metrics.topk_hits`` for the K values of ``spec.ks`` below the gallery size (the others are 1 for any
+masked to −inf, computed and ranked block by block within a memory budget (``benchmark.metrics.pairwise.blockwise_topk_hits``):
+``benchmark.metrics.pairwise.topk_hits`` for the K values of ``spec.ks`` below the gallery size (the others are 1 for any
 generator: not scored, stated in ``info``); 95 % identity-bootstrap CI, per gender.
-The CI is the one-way bootstrap over speakers (``benchmark.aggregate``): it is conditional on the fixed galleries —
+The CI is the one-way bootstrap over speakers (``benchmark.metrics.aggregate``): it is conditional on the fixed galleries —
 their members and distractors are not resampled — as ``info["ci"]`` says.
 """
 
@@ -32,9 +32,9 @@ import math
 
 import torch
 
-from benchmark.data import Face, Manifest
+from benchmark.data.manifest import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import blockwise_topk_hits, cosine_similarity_rows
+from benchmark.metrics.pairwise import blockwise_topk_hits, cosine_similarity_rows
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, centroid_table, gallery_faces, gender_of, generated_rows,
                                        identity_mean_rows, pool_centroids, refuse_identity_mean_on_voxceleb,

@@ -1,7 +1,7 @@
 """Shared pieces of the task modules of the full protocol set: a generic frozen trial table, the seeded RNG,
 eligibility of identities, and tensors of embeddings gathered on the device.
 
-``TrialTable`` is to every new task what ``benchmark.trials.Trials`` is to 1:2 matching: named string columns,
+``TrialTable`` is to every new task what ``benchmark.trials.builders.Trials`` is to 1:2 matching: named string columns,
 one row per trial, a canonical CSV form (optional ``# key: value`` context lines first — e.g. the reference
 identities of an identification trial set — then a header and the rows), its sha256, ``save``, ``excluded``.
 """
@@ -13,19 +13,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from benchmark.columns import Column, as_column, csv_chunks
-from benchmark.data import Manifest
+from benchmark.trials.columns import Column, as_column, csv_chunks
+from benchmark.data.manifest import Manifest
 from benchmark.errors import ProtocolUnavailable
-from benchmark.metrics import l2_normalise
+from benchmark.metrics.pairwise import l2_normalise
 from benchmark.tasks.base import FaceTable, Generated
-from benchmark.trials import (CsvTrialFile, TRUE_FACE_RULE, tier_counts, trial_rng, true_face_pool,  # noqa: F401
+from benchmark.trials.builders import (CsvTrialFile, TRUE_FACE_RULE, tier_counts, trial_rng, true_face_pool,  # noqa: F401
                               usable_gallery)  # (re-exported for the task modules)
 from protocols.spec import ProtocolSpec
 
 
 @dataclass
 class TrialTable(CsvTrialFile):
-    """A frozen trial set: ``columns`` name -> ``benchmark.columns.Column`` of N strings (integer codes into an id
+    """A frozen trial set: ``columns`` name -> ``benchmark.trials.columns.Column`` of N strings (integer codes into an id
     table; lists of strings given to the constructor are converted).
 
     Attributes:
@@ -50,7 +50,7 @@ class TrialTable(CsvTrialFile):
         return self.columns[name]
 
     def __getattr__(self, name: str) -> Column:
-        """Columns read as attributes too (``trials.probe``, ``trials.speaker``), as on ``benchmark.trials.Trials``."""
+        """Columns read as attributes too (``trials.probe``, ``trials.speaker``), as on ``benchmark.trials.builders.Trials``."""
         columns = self.__dict__.get("columns")
         if columns is not None and name in columns:
             return columns[name]
@@ -58,7 +58,7 @@ class TrialTable(CsvTrialFile):
 
     def csv_chunks(self):
         """The file form in pieces: ``# key: value`` context lines, then ``trial,<columns>`` and one line per trial;
-        LF, UTF-8 (``benchmark.columns.csv_chunks``)."""
+        LF, UTF-8 (``benchmark.trials.columns.csv_chunks``)."""
         return csv_chunks([f"# {k}: {v}" for k, v in self.context.items()], list(self.columns),
                           list(self.columns.values()))
 
@@ -147,7 +147,7 @@ def utterance_columns(manifest: Manifest, spec: ProtocolSpec) -> dict[str, list[
 
 
 def generated_attributes(trials: TrialTable, generated: Generated, device: torch.device) -> torch.Tensor:
-    """float32 ``[N, 4]`` attribute predictions (``benchmark.attributes.COLUMNS``) of each trial's generated face,
+    """float32 ``[N, 4]`` attribute predictions (``benchmark.judges.attributes.COLUMNS``) of each trial's generated face,
     from ``generated.extra["attributes"]`` (``[U, 4]``, filled by the engine's attribute analyser)."""
     attrs = torch.from_numpy(np.asarray(generated.extra["attributes"], dtype=np.float32)).to(device)  # [U, 4]
     g_index = generated.index()
@@ -209,8 +209,8 @@ def real_rows(real: FaceTable, face_ids: list[str], device: torch.device, normal
 def centroid_table(real: FaceTable, gallery: dict[str, list[str]], identities: list[str], device: torch.device,
                    normalise_embeddings: bool, normalise_centroid: bool) -> torch.Tensor:
     """Identity centroids of the gallery faces, rows in ``identities`` order: float32 ``[K, D]`` on ``device``
-    (``benchmark.metrics.identity_centroids``)."""
-    from benchmark.metrics import identity_centroids
+    (``benchmark.metrics.pairwise.identity_centroids``)."""
+    from benchmark.metrics.pairwise import identity_centroids
 
     face_ids = [f for ident in identities for f in gallery[ident]]
     owner = torch.tensor([k for k, ident in enumerate(identities) for _ in gallery[ident]], dtype=torch.long,
@@ -241,7 +241,7 @@ def pool_centroids(real: FaceTable, pools: list[list[str]], device: torch.device
                    normalise_centroid: bool) -> torch.Tensor:
     """One centroid per trial, of that trial's own true-face pool (``true_face_pool``): float32 ``[T, D]``.
 
-    The per-trial counterpart of ``centroid_table`` (same conventions, ``benchmark.metrics.identity_centroids``),
+    The per-trial counterpart of ``centroid_table`` (same conventions, ``benchmark.metrics.pairwise.identity_centroids``),
     for VoxCeleb1 galleries where a speaker's centroid must leave out the probe's own video. Each distinct pool is
     averaged once.
 
@@ -251,7 +251,7 @@ def pool_centroids(real: FaceTable, pools: list[list[str]], device: torch.device
         device: where the result lives.
         normalise_embeddings, normalise_centroid: as ``ProtocolSpec``.
     """
-    from benchmark.metrics import identity_centroids
+    from benchmark.metrics.pairwise import identity_centroids
 
     keys: dict[tuple[str, ...], int] = {}
     for pool in pools:

@@ -276,10 +276,10 @@ def _imposter_array(imposters: Sequence, n: int) -> np.ndarray:
 
 def _factorized(values, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(names, rank, codes)`` with ``rank[codes]`` = ``np.unique(values, return_inverse=True)``'s inverse in the
-    given shape: a ``benchmark.columns.Column`` from its codes (``Column.factorize_table``), anything else through
+    given shape: a ``benchmark.trials.columns.Column`` from its codes (``Column.factorize_table``), anything else through
     ``np.unique``. Keeping ``rank`` (table level, −1 for unused entries and empty slots) apart from ``codes`` (row
     level) lets the caller compose table-level maps and gather the rows once."""
-    from benchmark.columns import Column
+    from benchmark.trials.columns import Column
 
     if isinstance(values, Column):
         names, rank = values.factorize_table()
@@ -291,9 +291,9 @@ def _factorized(values, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray,
 
 def _imposter_codes(imposters, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-trial imposters as ``_factorized``'s (sorted distinct names, rank, codes ``[N, M]``); a
-    ``benchmark.columns.Column`` (1-D, or joined ``[N, M]``) is read from its codes (ValueError as
+    ``benchmark.trials.columns.Column`` (1-D, or joined ``[N, M]``) is read from its codes (ValueError as
     ``_imposter_array``, and for a joined column whose rows have several widths)."""
-    from benchmark.columns import Column
+    from benchmark.trials.columns import Column
 
     if isinstance(imposters, Column):
         if len(imposters) != n:
@@ -321,7 +321,7 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
 
     Args:
         values: float ``[N]`` per-trial values (any device).
-        identities: length-N speaker identity of each trial (a list of ids, or a ``benchmark.columns.Column``,
+        identities: length-N speaker identity of each trial (a list of ids, or a ``benchmark.trials.columns.Column``,
             read from its codes).
         n_boot: bootstrap replicates B.
         level: confidence level in (0, 1).

@@ -286,7 +286,7 @@ def set_bootstrap(x: torch.Tensor, x_owner: torch.Tensor, y: torch.Tensor, y_own
     Args:
         x: float64 ``[n, D]``; x_owner: int64 ``[n]`` identity of each row in [0, K).
         y: float64 ``[m, D]``; y_owner: int64 ``[m]``.
-        multiplicities: float64 ``[B, K]`` (``benchmark.aggregate.identity_multiplicities``).
+        multiplicities: float64 ``[B, K]`` (``benchmark.metrics.aggregate.identity_multiplicities``).
         fd_chunk: replicates whose covariances are held at once (memory ``4·fd_chunk·D²`` floats).
 
     Returns:

@@ -3,7 +3,7 @@
 ``id-topk-seen`` (Wen, Singh, Raj, NeurIPS 2019, §4.2: identification among *seen* identities, from recordings
 the model has not heard) probes each training speaker with the utterances of one video, so those videos must
 never reach training. The rule is written once, here, and every path that learns from a dataset calls it:
-``bench train`` (``benchmark.train``), the voice-only references (``baselines.voice_only``), the chance
+``bench train`` (``baselines.train``), the voice-only references (``baselines.voice_only``), the chance
 references (``baselines.chance`` through ``baselines.common.training_faces``) and the identification task
 that builds the probes (``benchmark.tasks.identification``).
 
@@ -19,7 +19,7 @@ A generator declares the rule its training followed in ``GeneratorMeta.holdout_r
 
 from __future__ import annotations
 
-from benchmark.data import Face, Identity, Manifest, Utterance
+from benchmark.data.manifest import Face, Identity, Manifest, Utterance
 from benchmark.errors import ProtocolUnavailable
 
 HOLDOUT_RULE = "train-minus-last-video-v1"
@@ -81,5 +81,5 @@ def check_declared(protocol: str, generator_name: str, declared: str) -> None:
     raise ProtocolUnavailable(
         f"protocol {protocol!r} probes training speakers with videos that must never reach training, and generator "
         f"{generator_name!r} {what}. Train it with this suite's `bench train` (checkpoints record "
-        f"{HOLDOUT_RULE!r}), or, if it learned only from benchmark.heldout.training_utterances/training_faces, set "
+        f"{HOLDOUT_RULE!r}), or, if it learned only from benchmark.data.heldout.training_utterances/training_faces, set "
         f"GeneratorMeta(holdout_rule={HOLDOUT_RULE!r}).")

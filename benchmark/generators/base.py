@@ -27,7 +27,7 @@ import torch
 from benchmark.errors import GeneratorOutputError
 
 if TYPE_CHECKING:
-    from benchmark.data import Face, Manifest
+    from benchmark.data.manifest import Face, Manifest
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class GeneratorMeta:
         trained_against_judge: True if it was trained on the judge's own embedding space (marked on
             leaderboards: such a model can overfit the scorer).
         notes: free text.
-        holdout_rule: the held-out rule its training data followed (``benchmark.heldout.HOLDOUT_RULE``), or ""
+        holdout_rule: the held-out rule its training data followed (``benchmark.data.heldout.HOLDOUT_RULE``), or ""
             when it declares none; ``id-topk-seen`` refuses a generator that does not declare the current rule.
     """
 
@@ -78,7 +78,7 @@ class GeneratorContext:
 
     Attributes:
         manifest: the dataset being scored. Learned generators must learn only from what
-            ``benchmark.heldout`` allows (the "train" split minus the videos ``id-topk-seen`` holds out:
+            ``benchmark.data.heldout`` allows (the "train" split minus the videos ``id-topk-seen`` holds out:
             ``training_utterances`` / ``training_faces``) and then declare ``GeneratorMeta.holdout_rule``; only
             reference generators (the oracle) may look at validation or test identities.
         seed: the run's seed (derive per-utterance seeds with ``utterance_seed``).
@@ -86,7 +86,7 @@ class GeneratorContext:
         gallery_source: the face source the protocol scores against ("vggface"); the oracle draws from the
             other sources so that it never returns a trial's own true face.
         load_face: callable ``Face -> uint8 [H, W, 3]`` reading a face image; raises ``DataError`` naming
-            the file if it is unreadable. Use ``benchmark.images.is_blank`` to skip blank images.
+            the file if it is unreadable. Use ``benchmark.data.images.is_blank`` to skip blank images.
         utterance_ids: the probe utterances this run will ask faces for (sorted), e.g. for a generator
             that reads pre-made images and must report missing ones up front.
     """
@@ -132,9 +132,9 @@ def check_faces(faces: object, batch: int, name: str) -> torch.Tensor:
         raise GeneratorOutputError(f"{where} returned shape {tuple(faces.shape)}; return [B, 3, H, W] (channels first, RGB).")
     if faces.shape[0] != batch:
         raise GeneratorOutputError(f"{where} returned {faces.shape[0]} faces for {batch} voices; return one face per voice.")
-    from benchmark.images import MIN_FACE_SIDE
+    from benchmark.data.images import MIN_FACE_SIDE
 
     if min(faces.shape[2], faces.shape[3]) < MIN_FACE_SIDE:
         raise GeneratorOutputError(f"{where} returned {faces.shape[2]}×{faces.shape[3]} images; the judge needs at least "
-                                   f"{MIN_FACE_SIDE}×{MIN_FACE_SIDE} (benchmark.images.MIN_FACE_SIDE).")
+                                   f"{MIN_FACE_SIDE}×{MIN_FACE_SIDE} (benchmark.data.images.MIN_FACE_SIDE).")
     return faces.detach().cpu()

@@ -17,7 +17,7 @@ Agg backend, 800×500 px). Other tasks have no margin and are skipped with a not
 
 Both read what the engine scored through ``run_many``'s ``before_scoring`` hook (the judge embeddings of the
 generated faces, of the real faces, and the frozen trials): nothing is embedded twice, and the per-trial
-outcomes are recomputed with the task's own metric (``benchmark.metrics.match_1to2``), checked against the
+outcomes are recomputed with the task's own metric (``benchmark.metrics.pairwise.match_1to2``), checked against the
 result's overall value.
 """
 
@@ -83,11 +83,11 @@ def match_similarities(plan, generated, real) -> tuple[np.ndarray, np.ndarray, n
     Returns:
         ``(s_true, s_imp, outcome)``: float64 ``[N]`` cosine of each trial's generated face with its true and its
         imposter face (NaN for a failed face), and float32 ``[N]`` outcome (1 won, 0 lost, 0.5 tie) by
-        ``benchmark.metrics.match_1to2``.
+        ``benchmark.metrics.pairwise.match_1to2``.
     """
     import torch
 
-    from benchmark.metrics import cosine_similarity_rows, match_1to2
+    from benchmark.metrics.pairwise import cosine_similarity_rows, match_1to2
 
     trials = plan.trials
     g_index, f_index = generated.index(), real.index()
@@ -204,7 +204,7 @@ def margin_plots(results: list[dict], capture: Capture, out_dir: str | os.PathLi
 
 def run_with_plots(model: str, protocols: Sequence[str], dataset: str = "toy", *, plots_dir=None, log=print,
                    **kwargs) -> list[dict]:
-    """``benchmark.engine.run_many`` plus a margin histogram per 1:2 matching protocol (``bench run --plots``).
+    """``benchmark.engine.run.run_many`` plus a margin histogram per 1:2 matching protocol (``bench run --plots``).
 
     Args:
         model, protocols, dataset, kwargs: as ``run_many`` (``before_scoring`` is taken).
@@ -214,7 +214,7 @@ def run_with_plots(model: str, protocols: Sequence[str], dataset: str = "toy", *
     Returns:
         The results, each with ``"plot"`` (the PNG path) where one was drawn.
     """
-    from benchmark.engine import run_many
+    from benchmark.engine.run import run_many
 
     capture = Capture()
     results = run_many(model, protocols, dataset, before_scoring=capture.before_scoring, **kwargs)
@@ -294,7 +294,7 @@ def draw_sheet(rows: list[SheetRow], title: str, voices: int, real: int, out: st
     """
     from PIL import Image, ImageDraw
 
-    from benchmark.images import square_resize
+    from benchmark.data.images import square_resize
 
     width, height = sheet_size(len(rows), voices, real, tile)
     canvas = Image.new("RGB", (width, height), BACKGROUND)
@@ -351,9 +351,9 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
     Raises:
         BenchError: k < 1, unknown speakers, or anything ``run_many`` raises.
     """
-    from benchmark.engine import run_many
-    from benchmark.datasets import load_dataset
-    from benchmark.images import load_image
+    from benchmark.engine.run import run_many
+    from benchmark.data.datasets import load_dataset
+    from benchmark.data.images import load_image
 
     if k < 1 or voices < 1 or real < 0:
         raise BenchError("bench sheet needs --k ≥ 1, --voices ≥ 1 and --real ≥ 0.")
@@ -407,7 +407,7 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
     if judge and judge != DEFAULT_JUDGE:
         title += f" · judge {judge}"
     if overall:
-        from benchmark.leaderboard import is_percent
+        from benchmark.reports.leaderboard import is_percent
 
         value = overall[1]["value"]
         title += f" · {overall[0]} {value:.1%} overall" if is_percent(overall[0]) else f" · {overall[0]} {value:.4g} overall"

@@ -14,9 +14,9 @@ What a run does (``embed_dataset``):
    nccl when ``--device`` is a CUDA device) rank ``r`` of ``w`` takes faces ``r, r + w, r + 2w, …`` of that
    sorted list: a deterministic, disjoint cover. Without torchrun the one process is rank 0 of 1.
 3. **Each rank writes its own file**: the judge's embeddings go into a rank-private SQLite cache
-   ``<shard dir>/<run key>/rank<r>-of-<w>.sqlite`` (``benchmark.cache.EmbeddingCache``, the same keys as the main
+   ``<shard dir>/<run key>/rank<r>-of-<w>.sqlite`` (``benchmark.judges.cache.EmbeddingCache``, the same keys as the main
    cache: image content, judge id, weights, preprocessing, library versions), committed every ``FACE_CHUNK``
-   faces (``benchmark.engine.embed_real_faces``). A killed rank, started again with the same world size, reads
+   faces (``benchmark.engine.run.embed_real_faces``). A killed rank, started again with the same world size, reads
    its finished faces back from that file and embeds only the rest. When its shard is done the rank writes
    ``rank<r>-of-<w>.done.json`` (its face ids, the blank/too-small/unreadable ones, its row count).
 4. **Merge, with a count check**: after a barrier, rank 0 checks that the ranks' done files cover every face of
@@ -128,7 +128,7 @@ def merge_shards(shard_paths: Sequence[Path], cache_path: Path) -> int:
     Raises:
         BenchError: the main cache cannot be written (the message names the file).
     """
-    from benchmark.cache import open_cache_db
+    from benchmark.judges.cache import open_cache_db
 
     db = open_cache_db(cache_path)
     total = 0
@@ -155,7 +155,7 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
     """Embed every face of ``dataset`` with ``judge`` into the main cache, sharded over the ranks of the run.
 
     Args:
-        dataset: dataset name (``benchmark.datasets``).
+        dataset: dataset name (``benchmark.data.datasets``).
         judge: registry name (``benchmark.judges.JUDGES``); None: the default judge.
         data_root, data_dir: as ``bench run``.
         device: torch device of the judge ("cpu", "cuda", …); decides gloo or nccl.
@@ -174,9 +174,9 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
             shards do not cover the dataset exactly once (the message names the missing ranks and the fix).
         DataError: unreadable face images (after the merge; the others are cached).
     """
-    from benchmark.cache import EmbeddingCache
-    from benchmark.datasets import load_dataset
-    from benchmark.engine import embed_real_faces
+    from benchmark.judges.cache import EmbeddingCache
+    from benchmark.data.datasets import load_dataset
+    from benchmark.engine.run import embed_real_faces
     from benchmark.judges import DEFAULT_JUDGE, make_judge
     from benchmark.settings import cache_dir, caching_enabled
 

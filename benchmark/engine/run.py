@@ -21,30 +21,30 @@ import numpy as np
 import torch
 
 from benchmark import __version__
-from benchmark.audio import audio_problems, load_audio
-from benchmark.cache import EmbeddingCache
-from benchmark.data import Face, Manifest
-from benchmark.datasets import completeness, dataset_spec, load_dataset, root_label
+from benchmark.data.audio import audio_problems, load_audio
+from benchmark.judges.cache import EmbeddingCache
+from benchmark.data.manifest import Face, Manifest
+from benchmark.data.datasets import completeness, dataset_spec, load_dataset, root_label
 from benchmark.errors import BenchError, DataError, ProtocolUnavailable
-from benchmark.fingerprint import files_fingerprint
-from benchmark.generator import GeneratorContext, check_faces
-from benchmark.heldout import check_declared
-from benchmark.images import is_blank, load_image, to_hwc_arrays, too_small
+from benchmark.data.fingerprint import files_fingerprint
+from benchmark.generators.base import GeneratorContext, check_faces
+from benchmark.data.heldout import check_declared
+from benchmark.data.images import is_blank, load_image, to_hwc_arrays, too_small
 from benchmark.log import stage
-from benchmark.preflight import (build_generator, check_cache, check_model_args, check_out_file, check_outputs,
+from benchmark.engine.preflight import (build_generator, check_cache, check_model_args, check_out_file, check_outputs,
                                  check_run_args, conformance_gate, generation_failed)
 from benchmark.judges import DEFAULT_JUDGE, Judge, judge_class, make_judge
 from benchmark.registry import lookup, resolve_model
-from benchmark.results import SCHEMA_VERSION, environment, git_commit, write_result
+from benchmark.results.io import SCHEMA_VERSION, environment, git_commit, write_result
 from benchmark.settings import cache_dir, caching_enabled, honours_no_cache
 from benchmark.settings import results_dir as default_results_dir
 from benchmark.tasks import get_task
 from benchmark.tasks.base import FaceTable, Generated
-from benchmark.trials import drop_single_face_identities
+from benchmark.trials.builders import drop_single_face_identities
 from protocols import PROTOCOLS, ProtocolSpec, get_protocol
 
 ANALYSERS: dict[str, str] = {
-    "attributes": "benchmark.attributes:factory",
+    "attributes": "benchmark.judges.attributes:factory",
 }
 """Analyses of generated faces that tasks can ask for in ``NEEDS`` beyond "embedding":
 name -> "module:factory", where ``factory()`` returns ``f(list of uint8 [H, W, 3]) -> array [B, ...]``."""
@@ -56,7 +56,7 @@ FACE_CHUNK = 256
 def embed_real_faces(judge: Judge, faces: Sequence[Face], progress: bool = True) -> FaceTable:
     """Decode, screen and embed real faces, in chunks of ``FACE_CHUNK``.
 
-    Blank images (``benchmark.images.is_blank``) and images smaller than ``benchmark.images.MIN_FACE_SIDE`` on
+    Blank images (``benchmark.data.images.is_blank``) and images smaller than ``benchmark.data.images.MIN_FACE_SIDE`` on
     a side (``too_small``: the judge's minimum, the rule generated faces follow too) are excluded and listed
     (``FaceTable.blank``, ``FaceTable.small``). Unreadable images are collected, the others still embedded (and
     cached), and then one ``DataError`` lists every unreadable file.
@@ -94,7 +94,7 @@ def embed_real_faces(judge: Judge, faces: Sequence[Face], progress: bool = True)
 
 
 def check_probe_audio(manifest: Manifest, utterance_ids: Sequence[str]) -> None:
-    """Decode every probe file before any generation (``benchmark.audio.audio_problems``).
+    """Decode every probe file before any generation (``benchmark.data.audio.audio_problems``).
 
     Raises:
         DataError: one error listing *every* unusable probe file — unreadable, truncated, empty, holding
@@ -108,7 +108,7 @@ def check_probe_audio(manifest: Manifest, utterance_ids: Sequence[str]) -> None:
 
 
 def voice_batch(paths: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load voices as a generator receives them (``benchmark.generator``): ``benchmark.audio.load_audio`` (16 kHz
+    """Load voices as a generator receives them (``benchmark.generators.base``): ``benchmark.data.audio.load_audio`` (16 kHz
     mono float32 in [-1, 1]), zero-padded after each clip to the longest.
 
     Args:
@@ -134,10 +134,10 @@ def generate_and_embed(generator, judge: Judge, manifest: Manifest, utterance_id
                        analysers: dict[str, Callable[[list[np.ndarray]], np.ndarray]] | None = None) -> Generated:
     """Run the generator over the probe voices in batches and embed what it draws.
 
-    Voices are loaded with ``benchmark.audio.load_audio``, zero-padded to the longest in the batch into
+    Voices are loaded with ``benchmark.data.audio.load_audio``, zero-padded to the longest in the batch into
     float32 ``[B, T]`` with int64 lengths ``[B]``, moved to ``device``, and passed with their ids.
 
-    A blank generated image (no spatial variation, ``benchmark.images.is_blank``) is a *failed face*, as a
+    A blank generated image (no spatial variation, ``benchmark.data.images.is_blank``) is a *failed face*, as a
     missing one is in ``bench score``: it is not embedded, its embedding row and analyser rows are NaN, its
     id is listed in ``Generated.failed``, and every task scores it as a failure (decision metrics: wrong;
     continuous metrics: the trial is excluded and counted — ``benchmark.tasks.base.aggregate``).
@@ -241,7 +241,7 @@ def evaluated_spec(spec: ProtocolSpec, split: str | None) -> ProtocolSpec:
     """The spec a run scores when it names an evaluated split (``bench run --split``).
 
     Protocols probe the "test" split (Wen et al. 2019, Table 1) unless a run names another split expression
-    (``benchmark.data.parse_split``: "validation", "validation+test", "all", ...); then the probe split — and an
+    (``benchmark.data.manifest.parse_split``: "validation", "validation+test", "all", ...); then the probe split — and an
     open-set reference split that equals it — becomes that expression. The result records it
     (``evaluated_split``), and the leaderboard never ranks rows of different splits together.
 
@@ -261,7 +261,7 @@ def evaluated_spec(spec: ProtocolSpec, split: str | None) -> ProtocolSpec:
     """
     from dataclasses import replace
 
-    from benchmark.data import split_name
+    from benchmark.data.manifest import split_name
 
     if split is None:
         return spec
@@ -273,7 +273,7 @@ def evaluated_spec(spec: ProtocolSpec, split: str | None) -> ProtocolSpec:
 
 
 def dataset_overrides(spec: ProtocolSpec) -> dict:
-    """The fields of ``spec`` that its dataset fixed (``benchmark.datasets.dataset_spec``): ``{field: value}`` where
+    """The fields of ``spec`` that its dataset fixed (``benchmark.data.datasets.dataset_spec``): ``{field: value}`` where
     it differs from the registered protocol, leaving out the evaluated split (recorded as ``evaluated_split``)."""
     registered = get_protocol(spec.name).to_dict()
     return {k: v for k, v in spec.to_dict().items()
@@ -298,7 +298,7 @@ def check_split_disjoint(spec: ProtocolSpec, meta, dataset_id: str, training_ide
     data. A generator that lists the identities it trained on (``training_identities``: a checkpoint of
     ``bench train`` records them, ``baselines.trained.TrainedGenerator``) is refused, whatever dataset it was
     trained on, when any of them is an identity of the evaluated split (VoxCeleb1 IDs are the same in every
-    dataset). (``id-topk-seen`` is exempt: it probes held-out videos, guarded by ``benchmark.heldout``.)
+    dataset). (``id-topk-seen`` is exempt: it probes held-out videos, guarded by ``benchmark.data.heldout``.)
 
     Args:
         spec: the protocol as scored (``probe_split`` is the evaluated split).
@@ -311,7 +311,7 @@ def check_split_disjoint(spec: ProtocolSpec, meta, dataset_id: str, training_ide
         ProtocolUnavailable: the evaluated split includes "train" and the generator trained on this dataset, or
             the evaluated split holds an identity the generator trained on (the message names how many and some).
     """
-    from benchmark.data import parse_split
+    from benchmark.data.manifest import parse_split
 
     if spec.holdout:
         return
@@ -371,7 +371,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         use_cache: use the on-disk caches (judge, speaker, attribute embeddings, file digests, frozen trial
             files); False (``--no-cache``) reads and writes none of them (``benchmark.settings.caching_off``).
         skip_conformance: do not run the conformance check on a plug-in generator (``--skip-conformance``;
-            ``benchmark.preflight.conformance_gate``); the result records ``conformance.status = "skipped"``.
+            ``benchmark.engine.preflight.conformance_gate``); the result records ``conformance.status = "skipped"``.
         progress: show tqdm progress bars.
         write: write result files (tests may turn it off).
         strict: raise ``ProtocolUnavailable`` when a protocol cannot run; if False, such a protocol yields a
@@ -385,12 +385,12 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             marks missing faces there), or None to keep it (``bench run --plots`` reads the similarities).
 
     Returns:
-        One result dict per protocol, in order (schema: ``benchmark.results``), with ``"path"`` when written.
+        One result dict per protocol, in order (schema: ``benchmark.results.io``), with ``"path"`` when written.
 
     Raises:
         BenchError: unknown model/protocol/dataset, unreadable data, malformed generator output, or (strict)
             a protocol that cannot run on the dataset; before any work, bad arguments or a results folder,
-            ``out`` file or cache that cannot be written (``benchmark.preflight``).
+            ``out`` file or cache that cannot be written (``benchmark.engine.preflight``).
         GeneratorError: the generator cannot be built, has no meta, takes no such model argument, raised while
             generating (naming its batch's utterances), or (a plug-in) failed the conformance check.
     """

@@ -12,7 +12,7 @@ the 4-digit file prefix ``s2f_code`` encodes gender, native, age band and ethnic
 * ``ethnicity``: the source's words.
 
 They are the only human age labels for these identities; the ``age`` protocol on vox1-s2f scores against them
-(``benchmark.datasets.HUMAN_AGE_BANDS``, ``benchmark.tasks.age``).
+(``benchmark.data.datasets.HUMAN_AGE_BANDS``, ``benchmark.tasks.age``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from benchmark.errors import DataError
 
 FILE = "clip_attributes.csv"
 AGE_BANDS = ("20-39", "40-59", ">=60")
-"""The human age bands, in band-index order (0, 1, 2): ``benchmark.metrics.age_band`` with edges (40, 59) on whole
+"""The human age bands, in band-index order (0, 1, 2): ``benchmark.metrics.pairwise.age_band`` with edges (40, 59) on whole
 years maps a predicted age to the same indices (under 40 → 0, 40–59 → 1, 60 and over → 2)."""
 
 

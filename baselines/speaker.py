@@ -20,7 +20,7 @@ music or noise), the untrimmed, volume-normalised recording is embedded instead 
 Installation: ``resemblyzer==0.1.4`` is an ordinary dependency of this package, so ``pip install -e .``
 installs it with its own dependencies, among them the distribution ``webrtcvad`` (built from source with the
 system C compiler). That module imports ``pkg_resources`` (gone from setuptools >= 81), so ``import_resemblyzer``
-first puts ``benchmark.voice.import_webrtcvad``'s equivalent module in its place — see README "Install".
+first puts ``baselines.voice.import_webrtcvad``'s equivalent module in its place — see README "Install".
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def import_resemblyzer():
     Raises:
         BenchError: resemblyzer or one of its dependencies is missing; the message gives the install command.
     """
-    from benchmark.voice import import_webrtcvad
+    from baselines.voice import import_webrtcvad
 
     import_webrtcvad()
     try:
@@ -124,7 +124,7 @@ class SpeakerEncoder:
         """
         import hashlib
 
-        from benchmark.cache import EmbeddingCache
+        from benchmark.judges.cache import EmbeddingCache
         from benchmark.settings import cache_dir
 
         waves = [np.ascontiguousarray(w, dtype=np.float32) for w in waves]
@@ -146,7 +146,7 @@ class SpeakerEncoder:
         """Embed recordings without the cache: each recording's partial windows in one LSTM call.
 
         Recordings are not mixed in one call: a float reduction over a batch of another shape can differ in the
-        last bit, and a speaker embedding must not depend on the batch it came in (``benchmark.conformance``).
+        last bit, and a speaker embedding must not depend on the batch it came in (``benchmark.generators.conformance``).
 
         Args:
             waves: float32 ``[T_i]`` 16 kHz arrays in [-1, 1].
@@ -189,7 +189,7 @@ class SpeakerEncoder:
 
 
 def embed_files(encoder: SpeakerEncoder, paths: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """Embed audio files (read with ``benchmark.audio.load_audio``) in batches.
+    """Embed audio files (read with ``benchmark.data.audio.load_audio``) in batches.
 
     Returns:
         float32 ``[N, 256]`` in the order of ``paths``.
@@ -197,7 +197,7 @@ def embed_files(encoder: SpeakerEncoder, paths: Sequence[str], batch_size: int =
     Raises:
         DataError: a file cannot be read (the message names it).
     """
-    from benchmark.audio import load_audio
+    from benchmark.data.audio import load_audio
 
     out = [np.zeros((0, EMBED_DIM), np.float32)]
     for start in range(0, len(paths), batch_size):

@@ -1,7 +1,7 @@
 """Checks made before any work starts, so that nothing computed is lost to an error found at the end.
 
-``bench run`` / ``bench score`` / ``bench trials`` (through ``benchmark.engine.run_many`` and
-``benchmark.submission``) call these first:
+``bench run`` / ``bench score`` / ``bench trials`` (through ``benchmark.engine.run.run_many`` and
+``benchmark.engine.submission``) call these first:
 
 * ``check_run_args``: batch size ≥ 1, seed ≥ 0 (argparse types ``positive_int`` / ``non_negative_int`` give
   the same rule on the command line);
@@ -14,7 +14,7 @@
 * ``build_generator``: the factory's own exceptions become one ``GeneratorError`` naming the generator, and a
   generator without a ``GeneratorMeta`` ``meta`` or a ``generate`` method is refused before it generates;
 * ``conformance_gate``: a plug-in generator (not one of the registered reference generators) passes
-  ``benchmark.conformance.check_conformance`` on the first probe voices before anything is scored, or is
+  ``benchmark.generators.conformance.check_conformance`` on the first probe voices before anything is scored, or is
   refused — unless the caller skips the check (``--skip-conformance``), which the result then records.
 """
 
@@ -138,7 +138,7 @@ def check_outputs(out: str | os.PathLike[str] | None, results_dir: str | os.Path
 
 def check_cache(use_cache: bool) -> None:
     """With the cache on, check that the cache directory, its ``trials/`` folder and its SQLite files can be
-    written (``benchmark.cache.open_cache_db``). With it off (``--no-cache``) nothing is checked or written.
+    written (``benchmark.judges.cache.open_cache_db``). With it off (``--no-cache``) nothing is checked or written.
 
     Raises:
         BenchError: naming the path, and the fixes (``VOICE2FACE_CACHE_DIR``, ``--no-cache``).
@@ -232,7 +232,7 @@ def build_generator(factory: Callable, ctx, model_args: dict | None, model: str)
             raised and the arguments given), or the object has no ``GeneratorMeta`` ``meta`` with a name or no
             callable ``generate``. A ``BenchError`` the factory raises on purpose passes through unchanged.
     """
-    from benchmark.generator import GeneratorMeta
+    from benchmark.generators.base import GeneratorMeta
 
     args = ", ".join(f"{k}={v}" for k, v in (model_args or {}).items()) or "none"
     try:
@@ -248,10 +248,10 @@ def build_generator(factory: Callable, ctx, model_args: dict | None, model: str)
         raise GeneratorError(
             f"generator {model!r} ({type(generator).__name__}) has no usable meta (got {meta!r}): set "
             "self.meta = GeneratorMeta(name=..., image_size=..., citation=...) in its constructor "
-            "(benchmark.generator.GeneratorMeta); results record it.")
+            "(benchmark.generators.base.GeneratorMeta); results record it.")
     if not callable(getattr(generator, "generate", None)):
         raise GeneratorError(f"generator {model!r} ({type(generator).__name__}) has no generate(waveforms, lengths, "
-                             "utterance_ids) method (benchmark.generator.Generator).")
+                             "utterance_ids) method (benchmark.generators.base.Generator).")
     return generator
 
 
@@ -270,16 +270,16 @@ def is_plugin(model: str) -> bool:
     neither a registered reference generator (``benchmark.registry.MODELS``, checked by the test suite) nor
     a ``bench score`` folder."""
     from benchmark.registry import MODELS
-    from benchmark.submission import FOLDER_SPEC
+    from benchmark.engine.submission import FOLDER_SPEC
 
     return model not in MODELS and model != FOLDER_SPEC
 
 
 def conformance_gate(generator, model: str, manifest, probes: Sequence[str], device: str, skip: bool) -> dict:
-    """Run ``benchmark.conformance.check_conformance`` on a plug-in generator before it is scored.
+    """Run ``benchmark.generators.conformance.check_conformance`` on a plug-in generator before it is scored.
 
     Uses the first ``CONFORMANCE_VOICES`` probe voices (id order), loaded and padded as
-    ``benchmark.engine.generate_and_embed`` loads them.
+    ``benchmark.engine.run.generate_and_embed`` loads them.
 
     Args:
         generator: the built generator.
@@ -296,7 +296,7 @@ def conformance_gate(generator, model: str, manifest, probes: Sequence[str], dev
     Raises:
         GeneratorError: the generator failed a check; the message is the check's and says how to skip.
     """
-    from benchmark.conformance import check_conformance
+    from benchmark.generators.conformance import check_conformance
 
     if not is_plugin(model):
         return {"status": "not run", "reason": "registered reference generator (checked by the test suite)"}
@@ -308,7 +308,7 @@ def conformance_gate(generator, model: str, manifest, probes: Sequence[str], dev
     from benchmark.log import stage
 
     stage(f"conformance check of plug-in generator {generator.meta.name} on {len(ids)} voices")
-    from benchmark.engine import voice_batch
+    from benchmark.engine.run import voice_batch
 
     paths = {u.id: u.path for u in manifest.utterances}
     batch, lengths = voice_batch([paths[u] for u in ids])  # [B, T], [B]

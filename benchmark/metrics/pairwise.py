@@ -1,6 +1,6 @@
 """Metric functions: pure, batched torch on any device, one value per trial (torchmetrics' functional style).
 
-Aggregation (mean, bootstrap CI, strata) is a separate step: ``benchmark.aggregate``.
+Aggregation (mean, bootstrap CI, strata) is a separate step: ``benchmark.metrics.aggregate``.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def blockwise_topk_hits(queries: torch.Tensor, references: torch.Tensor, target:
         target: int64 ``[T]`` column of each query's true reference.
         ks: the k values (``topk_hits``).
         own: None, or float ``[T]``: the similarity to use at ``(t, target[t])`` instead of the matrix entry (e.g.
-            to the centroid of the probe's own true-face pool, ``benchmark.trials.TRUE_FACE_RULE``).
+            to the centroid of the probe's own true-face pool, ``benchmark.trials.builders.TRUE_FACE_RULE``).
         allowed: None, or bool ``[G, R]``: the references each group may rank (others count as −inf), with
             ``allowed_rows`` int64 ``[T]`` the group of each query (e.g. retrieval galleries).
         eps: floor on each norm (``cosine_similarity_matrix``).

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.columns import Column, as_column, csv_chunks, csv_sha256
-from benchmark.data import Manifest
+from benchmark.trials.columns import Column, as_column, csv_chunks, csv_sha256
+from benchmark.data.manifest import Manifest
 from benchmark.errors import ProtocolUnavailable
 from protocols.spec import ProtocolSpec
 
@@ -52,7 +52,7 @@ class CsvTrialFile:
 
     def save(self, path: Path) -> Path:
         """Write ``to_csv()`` atomically to ``path`` and return it."""
-        from benchmark.results import write_atomic
+        from benchmark.results.io import write_atomic
 
         write_atomic(Path(path), self.to_csv())
         return Path(path)
@@ -60,7 +60,7 @@ class CsvTrialFile:
 
 @dataclass
 class Trials(CsvTrialFile):
-    """A frozen trial set for 1:2 matching; each column a ``benchmark.columns.Column`` of N strings (integer codes
+    """A frozen trial set for 1:2 matching; each column a ``benchmark.trials.columns.Column`` of N strings (integer codes
     into an id table; lists of strings given to the constructor are converted).
 
     Attributes:
@@ -92,7 +92,7 @@ class Trials(CsvTrialFile):
         return len(self.probe)
 
     def csv_chunks(self):
-        """The file form in pieces (``benchmark.columns.csv_chunks``): header + one line per trial."""
+        """The file form in pieces (``benchmark.trials.columns.csv_chunks``): header + one line per trial."""
         return csv_chunks([], self.COLUMNS, [getattr(self, c) for c in self.COLUMNS])
 
     def to_csv(self) -> bytes:
@@ -178,7 +178,7 @@ def drop_single_face_identities(manifest: Manifest, source: str, who: str = "the
     if not drop:
         return manifest
     reason = (f"only {{n}} {source} face: {who} shows the crop of the probe's own clip, which would be the trial's "
-              "true face (benchmark.trials.drop_single_face_identities)")
+              "true face (benchmark.trials.builders.drop_single_face_identities)")
     return replace(manifest,
                    identities=[i for i in manifest.identities if i.id not in drop],
                    utterances=[u for u in manifest.utterances if u.identity not in drop],

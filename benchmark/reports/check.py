@@ -32,12 +32,12 @@ re-run's judge is not the stored one (another ``judge.id``), nothing is compared
 "different judge". ``--judge NAME`` checks only the results of that judge (the others are skipped and counted).
 
 Always, whatever the tolerance: the trials sha256 must be unchanged (the protocol, its version, the dataset
-manifest and the trial rule together), the dataset files' content fingerprint (``benchmark.fingerprint``) must
+manifest and the trial rule together), the dataset files' content fingerprint (``benchmark.data.fingerprint``) must
 be unchanged where the stored result has one, the protocol version must still be the registered one, and the
 set of metrics and strata must be the same. A result that cannot be re-run (missing model, data, CUDA, folder)
 fails.
 
-Submission results (``bench score``) are re-scored from their folder with ``benchmark.submission.score``, on every
+Submission results (``bench score``) are re-scored from their folder with ``benchmark.engine.submission.score``, on every
 protocol stored for the same folder and configuration even when only some are named: the folder holds the faces of
 all of them, and ``bench score`` refuses a face that no protocol of the run uses.
 """
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Sequence
 
 from benchmark.errors import BenchError
-from benchmark.results import read_result
+from benchmark.results.io import read_result
 
 TOLERANCES = ("auto", "numeric", "exact", "ci")
 REL_TOL = 1e-4
@@ -192,7 +192,7 @@ def compare(path: str, stored: dict, new: dict, rule: str) -> list[Diff]:
 
     Args:
         path: the result's name in the report.
-        stored, new: result dicts (``benchmark.results`` schema).
+        stored, new: result dicts (``benchmark.results.io`` schema).
         rule: "numeric", "exact" or "ci" (module docstring).
 
     Raises:
@@ -273,9 +273,9 @@ def _config_key(result: dict, device: str | None) -> str:
 
 def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir, use_cache: bool,
            progress: bool, judge_device: str = "cpu") -> list[dict]:
-    from benchmark.engine import run_many
+    from benchmark.engine.run import run_many
     from benchmark.judges import judge_name_of
-    from benchmark.submission import FOLDER_SPEC, score
+    from benchmark.engine.submission import FOLDER_SPEC, score
 
     gen = stored["generator"]
     common = dict(data_root=data_root, data_dir=data_dir, device=device, seed=stored["seed"],
@@ -324,7 +324,7 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
         BenchError: the folder does not exist, a result file cannot be read, a name matches nothing (or no
             result of ``judge``), an unknown judge name (with suggestions) or an unknown tolerance.
     """
-    from benchmark.submission import FOLDER_SPEC
+    from benchmark.engine.submission import FOLDER_SPEC
 
     if tolerance not in TOLERANCES:
         raise BenchError(f"--tolerance must be one of {', '.join(TOLERANCES)}, not {tolerance!r}.")

@@ -3,7 +3,7 @@
 ``check_conformance`` runs a generator on a batch of voices and checks, in this order:
 
 1. **meta**: ``generator.meta`` is a ``GeneratorMeta`` with a non-empty name;
-2. **output** (``benchmark.generator.check_faces``): a ``torch.Tensor``, dtype uint8 (so values lie in
+2. **output** (``benchmark.generators.base.check_faces``): a ``torch.Tensor``, dtype uint8 (so values lie in
    [0, 255] by construction), shape ``[B, 3, H, W]`` with one face per voice and ``H, W >= 32``; and
    ``H == W == meta.image_size`` when the meta states a size;
 3. **determinism**: a second call with the same voices and ids returns the same bytes;
@@ -23,7 +23,7 @@ from typing import Sequence
 import torch
 
 from benchmark.errors import GeneratorOutputError
-from benchmark.generator import GeneratorMeta, check_faces
+from benchmark.generators.base import GeneratorMeta, check_faces
 
 
 def _generate(generator, waveforms: torch.Tensor, lengths: torch.Tensor, ids: Sequence[str], name: str) -> torch.Tensor:
@@ -36,7 +36,7 @@ def check_conformance(generator, waveforms: torch.Tensor, lengths: torch.Tensor,
     """Check a generator's meta, output format, determinism and batch independence (module docstring).
 
     Args:
-        generator: an object with ``meta`` and ``generate`` (``benchmark.generator.Generator``).
+        generator: an object with ``meta`` and ``generate`` (``benchmark.generators.base.Generator``).
         waveforms: float32 ``[B, T]`` 16 kHz mono in [-1, 1], zero-padded after each voice; B >= 2.
         lengths: int64 ``[B]`` samples.
         ids: B utterance ids.
@@ -56,7 +56,7 @@ def check_conformance(generator, waveforms: torch.Tensor, lengths: torch.Tensor,
     meta = getattr(generator, "meta", None)
     if not isinstance(meta, GeneratorMeta) or not meta.name:
         raise GeneratorOutputError(f"{type(generator).__name__}: meta must be a GeneratorMeta with a name "
-                                   f"(benchmark.generator.GeneratorMeta), got {meta!r}.")
+                                   f"(benchmark.generators.base.GeneratorMeta), got {meta!r}.")
     name = meta.name
     checks = ["meta"]
     first = _generate(generator, waveforms, lengths, ids, name)  # [B, 3, H, W] uint8

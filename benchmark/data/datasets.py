@@ -1,4 +1,4 @@
-"""Registered datasets: name -> loader. All three read the same official layout (``benchmark.data``).
+"""Registered datasets: name -> loader. All three read the same official layout (``benchmark.data.manifest``).
 
 * ``vox1-vggface``: a user's full VoxCeleb1 + VGGFace1 copy, at ``--data-root``, or ``$VOX1_VGGFACE_ROOT``,
   or ``<data dir>/vox1-vggface`` (data dir: see ``benchmark.settings``).
@@ -7,8 +7,8 @@
   photos) with the released outputs of Speech2Face (Oh et al., CVPR 2019) for every clip, at
   ``<data dir>/vox1-s2f`` (or ``--data-root``). Its gallery is the VoxCeleb1 face crops
   (``DATASET_SPEC_OVERRIDES``), and its age protocol scores against the Speech2Face authors' human age bands
-  (``benchmark.clip_labels``).
-* ``toy``: the procedurally generated known-answer world (``benchmark.toy``), made on first use in the
+  (``benchmark.data.clip_labels``).
+* ``toy``: the procedurally generated known-answer world (``benchmark.data.toy``), made on first use in the
   cache directory. Its numbers say nothing about real voices.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from benchmark.data import Manifest, load_vox1_layout
+from benchmark.data.manifest import Manifest, load_vox1_layout
 from benchmark.errors import DataError
 from benchmark.registry import lookup
 from benchmark.settings import cache_dir, data_dir
@@ -47,7 +47,7 @@ DATASET_SPEC_OVERRIDES: dict[str, dict[str, object]] = {
 }
 """Protocol fields a dataset fixes, applied to every spec scored on it (``dataset_spec``) and recorded in the result's
 ``protocol.spec`` and ``protocol.dataset_overrides``. vox1-s2f has no VGGFace1 photos: its gallery is the VoxCeleb1
-face crop of each clip, so a trial's true face follows ``benchmark.trials.TRUE_FACE_RULE`` (another video of the
+face crop of each clip, so a trial's true face follows ``benchmark.trials.builders.TRUE_FACE_RULE`` (another video of the
 speaker whenever there is one)."""
 
 HUMAN_AGE_BANDS: dict[str, dict[str, object]] = {
@@ -56,9 +56,9 @@ HUMAN_AGE_BANDS: dict[str, dict[str, object]] = {
                                   "authors (clip_attributes.csv: the age digit of each clip's s2f_code file prefix in "
                                   "speech2face/speech2face.github.io @ ceb7cfa9ef75, figures/voxceleb)"},
 }
-"""Datasets whose ``age`` protocol scores against human age bands per clip (``benchmark.clip_labels``) instead of
+"""Datasets whose ``age`` protocol scores against human age bands per clip (``benchmark.data.clip_labels``) instead of
 the age predicted from the speaker's real faces. The edges (40, 59) put whole-year predicted ages into the bands
-20-39 (band 0: < 40), 40-59 (band 1: 40 ≤ age ≤ 59) and >=60 (band 2: > 59) by ``benchmark.metrics.age_band``."""
+20-39 (band 0: < 40), 40-59 (band 1: 40 ≤ age ≤ 59) and >=60 (band 2: > 59) by ``benchmark.metrics.pairwise.age_band``."""
 
 
 def dataset_spec(spec, dataset_id: str):
@@ -98,7 +98,7 @@ def dataset_root(name: str, data_root: str | os.PathLike[str] | None = None,
     """
     lookup(name, DATASETS, "dataset")
     if name == "toy":
-        from benchmark.toy import ensure_toy_world
+        from benchmark.data.toy import ensure_toy_world
 
         base = cache_dir() / "toy"
         try:
@@ -122,7 +122,7 @@ def dataset_root(name: str, data_root: str | os.PathLike[str] | None = None,
 
 def load_dataset(name: str, data_root: str | os.PathLike[str] | None = None,
                  data_dir_override: str | os.PathLike[str] | None = None, progress: bool = True) -> Manifest:
-    """Load a registered dataset's manifest (see ``benchmark.data.load_vox1_layout``; arguments as
+    """Load a registered dataset's manifest (see ``benchmark.data.manifest.load_vox1_layout``; arguments as
     ``dataset_root``)."""
     return load_vox1_layout(dataset_root(name, data_root, data_dir_override, progress), name)
 
@@ -138,7 +138,7 @@ def root_label(name: str, data_root: str | os.PathLike[str] | None = None,
         absolute local path.
     """
     if name == "toy":
-        from benchmark.toy import TOY_VERSION
+        from benchmark.data.toy import TOY_VERSION
 
         return f"<cache>/toy/toy-v{TOY_VERSION}-n48-s0"
     if data_root:

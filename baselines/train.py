@@ -7,13 +7,13 @@ What a run does:
 
 * **Data** (``TrainData``): only identities of ``manifest.split("train")`` (VGGFace1 names F–Z, Wen et al. 2019),
   and of those only the utterances and faces outside the videos that ``id-topk-seen`` holds out
-  (``benchmark.heldout``; the checkpoint records ``HOLDOUT_RULE``);
+  (``benchmark.data.heldout``; the checkpoint records ``HOLDOUT_RULE``);
   asking for a test identity (``identities=`` / ``--identities``) is refused with a ``BenchError``. Voices go
-  through the Wen et al. front end (``benchmark.voice``: VAD, 64-bin log mel, per-bin normalisation) once;
+  through the Wen et al. front end (``baselines.voice``: VAD, 64-bin log mel, per-bin normalisation) once;
   faces (every source, blank ones excluded) are centre-cropped and resized to the recipe's image size. When a
   recipe needs them, the judge's embeddings of the training faces (the default judge,
   ``benchmark.judges.DEFAULT_JUDGE``, cached) and resemblyzer speaker embeddings of the training voices
-  (``benchmark.speaker``, cached) are added.
+  (``baselines.speaker``, cached) are added.
 * **Recipe**: each baseline module defines a recipe class (``RECIPES``) with its defaults, its modules and
   optimisers, its stages (e.g. voice pre-training, then the GAN) as fractions of ``--steps``, one
   ``step(stage, data, batch_size, generator) -> {loss name: value}`` and ``infer``. The ``"loss"`` entry is the
@@ -42,8 +42,8 @@ from typing import Sequence
 
 import torch
 
-from benchmark.heldout import HOLDOUT_RULE
-from benchmark.fingerprint import file_sha256
+from benchmark.data.heldout import HOLDOUT_RULE
+from benchmark.data.fingerprint import file_sha256
 from benchmark.errors import BenchError
 
 RECIPES: dict[str, str] = {
@@ -75,7 +75,7 @@ def training_identities(manifest, identities: Sequence[str] | None = None) -> li
     """The identities a run may learn from: the manifest's training split, or the named subset of it.
 
     Args:
-        manifest: a ``benchmark.data.Manifest``.
+        manifest: a ``benchmark.data.manifest.Manifest``.
         identities: VoxCeleb1 IDs to train on (None: the whole training split).
 
     Returns:
@@ -116,7 +116,7 @@ class TrainData:
         genders: "m"/"f" per identity.
         utt_ids: training utterance ids, sorted.
         utt_label: int64 ``[U]`` identity label of each utterance.
-        feats: U float32 tensors ``[64, F_u]``: normalised log mel of each whole utterance (``benchmark.voice``).
+        feats: U float32 tensors ``[64, F_u]``: normalised log mel of each whole utterance (``baselines.voice``).
         face_ids: training face ids (non-blank, every source), sorted.
         faces: uint8 ``[N, 3, S, S]`` face images (centre square, Pillow bicubic).
         face_label: int64 ``[N]``.
@@ -163,15 +163,15 @@ def load_train_data(manifest, identities: Sequence[str] | None = None, image_siz
     """
     from tqdm import tqdm
 
-    from benchmark.audio import load_audio
-    from benchmark.images import is_blank, load_image, square_resize, to_chw_tensor
-    from benchmark.voice import VoiceFrontEnd
+    from benchmark.data.audio import load_audio
+    from benchmark.data.images import is_blank, load_image, square_resize, to_chw_tensor
+    from baselines.voice import VoiceFrontEnd
 
-    from benchmark.heldout import training_faces, training_utterances
+    from benchmark.data.heldout import training_faces, training_utterances
 
     chosen = training_identities(manifest, identities)
     label = {ident.id: k for k, ident in enumerate(chosen)}
-    # never the videos id-topk-seen holds out (benchmark.heldout, one rule for every training path)
+    # never the videos id-topk-seen holds out (benchmark.data.heldout, one rule for every training path)
     utts = [u for u in training_utterances(manifest) if u.identity in label]
     faces = [f for f in training_faces(manifest) if f.identity in label]
     front = VoiceFrontEnd()
@@ -200,7 +200,7 @@ def load_train_data(manifest, identities: Sequence[str] | None = None, image_siz
         face_label=torch.tensor([label[f.identity] for f in kept], dtype=torch.int64),
     )
     if "judge" in needs:
-        from benchmark.cache import EmbeddingCache
+        from benchmark.judges.cache import EmbeddingCache
         from benchmark.judges import DEFAULT_JUDGE, make_judge
         from benchmark.settings import cache_dir
 
@@ -215,7 +215,7 @@ def load_train_data(manifest, identities: Sequence[str] | None = None, image_siz
             cache.close()
         data.judge = torch.from_numpy(emb.vectors)
     if "speaker" in needs:
-        from benchmark.speaker import SpeakerEncoder, embed_files
+        from baselines.speaker import SpeakerEncoder, embed_files
 
         data.speaker = torch.from_numpy(embed_files(SpeakerEncoder(), [u.path for u in utts]))
     return data
@@ -363,7 +363,7 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
         preset: a named set of overrides from the recipe's ``PRESETS`` ("cpu": narrow networks that train in
             minutes on a CPU; the defaults are the papers' sizes).
         identities: train on this subset of the training split (test identities are refused).
-        data_root, data_dir: where the dataset is (see ``benchmark.datasets``).
+        data_root, data_dir: where the dataset is (see ``benchmark.data.datasets``).
         progress: tqdm bar with the losses.
         data: prebuilt ``TrainData`` (tests share one); it must come from the same dataset and identities.
         stop_after: stop (after checkpointing) once this many steps are done, as if interrupted (tests).
@@ -378,7 +378,7 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
     """
     from tqdm import tqdm
 
-    from benchmark.datasets import load_dataset
+    from benchmark.data.datasets import load_dataset
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchError(f"device {device!r} requested but torch sees no CUDA device; use --device cpu.")
@@ -510,8 +510,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> None:
     """Register the ``train`` subcommand on an argparse ``subparsers`` object (``func=cmd_train``)."""
-    from benchmark.datasets import DEFAULT_DATASET
-    from benchmark.preflight import non_negative_int, positive_int
+    from benchmark.data.datasets import DEFAULT_DATASET
+    from benchmark.engine.preflight import non_negative_int, positive_int
 
     p = subparsers.add_parser("train", help="train a learned baseline (wen-gan, speech2face, ar-spm)")
     p.add_argument("--baseline", required=True, help=f"one of: {', '.join(RECIPES)}")
@@ -540,10 +540,10 @@ def add_parser(subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmark.train ...``: the ``bench train`` subcommand on its own."""
+    """``python -m baselines.train ...``: the ``bench train`` subcommand on its own."""
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m benchmark.train")
+    parser = argparse.ArgumentParser(prog="python -m baselines.train")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
     try:

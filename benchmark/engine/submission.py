@@ -1,9 +1,9 @@
 """Submissions: score face images made elsewhere (``bench score``), and export what to make (``bench trials``).
 
 A submission is a folder of face images named by utterance id. ``FolderGenerator`` is a generator like any
-other (``benchmark.generator``): built from a ``GeneratorContext``, whose ``utterance_ids`` are the probes the
+other (``benchmark.generators.base``): built from a ``GeneratorContext``, whose ``utterance_ids`` are the probes the
 run needs, it checks the folder up front and then returns the images' pixels as they are. ``score`` runs it
-through ``benchmark.engine.run_many``, so a submission is scored exactly as ``bench run`` scores a generator
+through ``benchmark.engine.run.run_many``, so a submission is scored exactly as ``bench run`` scores a generator
 that returned the same bytes (same trials, same judge, same cache keys, same result schema).
 
 Folder layout (one image per probe utterance; ``bench trials`` lists them)::
@@ -14,7 +14,7 @@ Folder layout (one image per probe utterance; ``bench trials`` lists them)::
 Extensions ``.png``, ``.jpg``, ``.jpeg`` (any case). Images may have any size of at least 32×32 px, and sizes
 may differ between images (then they are scored one at a time; nothing is resized here — the judge's own
 preprocessing, ``benchmark.judges``, does what it does to every generator's faces). Modes are converted as
-``benchmark.images.load_image`` documents: greyscale and palette images are expanded to RGB, RGBA / LA are
+``benchmark.data.images.load_image`` documents: greyscale and palette images are expanded to RGB, RGBA / LA are
 composited onto white, EXIF orientation is not applied. PNG is lossless; a JPEG is scored as it decodes.
 Files and folders whose names start with '.' are ignored (``.DS_Store``, ``.ipynb_checkpoints``).
 
@@ -44,8 +44,8 @@ from typing import Sequence
 import numpy as np
 
 from benchmark.errors import BenchError, DataError, GeneratorOutputError
-from benchmark.generator import GeneratorContext, GeneratorMeta
-from benchmark.images import MIN_FACE_SIDE, load_image, to_chw_tensor
+from benchmark.generators.base import GeneratorContext, GeneratorMeta
+from benchmark.data.images import MIN_FACE_SIDE, load_image, to_chw_tensor
 from benchmark.settings import honours_no_cache
 
 FACE_EXTS = (".png", ".jpg", ".jpeg")
@@ -55,7 +55,7 @@ FLAT_SEP = "__"
 """In the flat layout, '/' of the utterance id is written as this."""
 
 MIN_SIDE = MIN_FACE_SIDE
-"""Smallest image side accepted: ``benchmark.images.MIN_FACE_SIDE``, the one rule for every face."""
+"""Smallest image side accepted: ``benchmark.data.images.MIN_FACE_SIDE``, the one rule for every face."""
 
 PLACEHOLDER_SIDE = 128
 """Side of the grey image handed to the engine for a failed face when image sizes vary (never scored)."""
@@ -67,7 +67,7 @@ FAILURE_RULE = "nan-embedding"
 """How ``score`` marks a failed face: its judge embedding (and float analyses) become NaN (``mark_failed``)."""
 
 FAILURE_AWARE_TASKS = frozenset({"match-1to2"})
-"""Tasks whose score counts a NaN generated embedding as a wrong trial (``benchmark.metrics.match_1to2``:
+"""Tasks whose score counts a NaN generated embedding as a wrong trial (``benchmark.metrics.pairwise.match_1to2``:
 NaN similarities compare False, so the trial scores 0). A task module can also declare ``NAN_IS_FAILURE = True``."""
 
 LIST_LIMIT = 25
@@ -189,7 +189,7 @@ def scan_folder(faces_dir: str | os.PathLike[str], utterance_ids: Sequence[str],
         faces_dir: the submission folder.
         utterance_ids: the probe utterance ids of the run.
         dataset_utterances: every utterance id of the dataset (only to say why an extra file is extra).
-        decode: decode every image (``benchmark.images.load_image``) to find unreadable ones; if False only
+        decode: decode every image (``benchmark.data.images.load_image``) to find unreadable ones; if False only
             the names are matched.
 
     Returns:
@@ -405,9 +405,9 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
         allow_missing: score missing/unreadable faces as failed trials (module docstring) instead of raising.
         citation, revision, trained_against_judge, training_datasets: recorded in the generator meta.
         data_root, data_dir, device, seed, split, use_cache, progress, strict, judge, judge_device: as in
-            ``benchmark.engine.run_many`` (``judge`` None: the default judge).
+            ``benchmark.engine.run.run_many`` (``judge`` None: the default judge).
         reference: "ceiling" or "chance" marks the row as a reference (``FolderGenerator``); "" for a method.
-        holdout_rule: the held-out rule the model's training followed (``benchmark.heldout.HOLDOUT_RULE`` lets
+        holdout_rule: the held-out rule the model's training followed (``benchmark.data.heldout.HOLDOUT_RULE`` lets
             ``id-topk-seen`` score it; "" declares none).
         batch_size: faces per judge batch; forced to 1 when the folder's image sizes differ (scores never
             depend on it).
@@ -426,17 +426,17 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
             ``allow_missing`` with a protocol whose task cannot score a failed face.
         BenchError: as ``run_many``.
     """
-    from benchmark.engine import default_result_path, expand_protocols, run_many
+    from benchmark.engine.run import default_result_path, expand_protocols, run_many
     from benchmark.judges import DEFAULT_JUDGE, judge_class
     from benchmark.registry import MODELS
-    from benchmark.results import write_result
+    from benchmark.results.io import write_result
 
     if name in MODELS:
         raise SubmissionError(f"--name {name!r} is a registered generator's name; give the submission its own name.")
     specs = expand_protocols(protocols)
     if out and len(specs) > 1:
         raise BenchError("--out names one file; with several protocols use --results-dir instead.")
-    from benchmark.preflight import check_out_file, check_outputs, check_run_args
+    from benchmark.engine.preflight import check_out_file, check_outputs, check_run_args
     from benchmark.settings import results_dir as default_results_dir
 
     check_run_args(batch_size, seed)
@@ -455,7 +455,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
                 f"--allow-missing cannot be used with {', '.join(refused)}: that task has no rule for scoring a "
                 f"missing face as a failure (tasks that do: {', '.join(sorted(FAILURE_AWARE_TASKS))}). "
                 "Supply every face, or score those protocols separately.")
-    from benchmark.datasets import dataset_root
+    from benchmark.data.datasets import dataset_root
 
     root = dataset_root(dataset, data_root, data_dir, progress=progress)
     faces_dir = resolve_faces_dir(faces_dir, root).resolve()
@@ -512,7 +512,7 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
                    judge: str | None = None, judge_device: str = "cpu"):
     """Build the frozen trials of protocols on a dataset without running a generator.
 
-    The same steps, in the same order, as the first half of ``benchmark.engine.run_many`` (real faces embedded
+    The same steps, in the same order, as the first half of ``benchmark.engine.run.run_many`` (real faces embedded
     through the judge cache, then each task's ``build``), so the probes and the trials' sha256 are those a run
     with the same seed uses (a test holds the two together). ``judge`` (a registry name; None: the default) embeds
     the real faces, as ``run_many``'s ``judge`` does.
@@ -524,10 +524,10 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
     Raises:
         BenchError: unknown protocol or dataset, unreadable data, or (strict) a protocol that cannot run.
     """
-    from benchmark.cache import EmbeddingCache
-    from benchmark.datasets import dataset_spec, load_dataset
-    from benchmark.engine import embed_real_faces, freeze_trials, resolve_specs
-    from benchmark.preflight import check_cache
+    from benchmark.judges.cache import EmbeddingCache
+    from benchmark.data.datasets import dataset_spec, load_dataset
+    from benchmark.engine.run import embed_real_faces, freeze_trials, resolve_specs
+    from benchmark.engine.preflight import check_cache
     from benchmark.errors import ProtocolUnavailable
     from benchmark.judges import DEFAULT_JUDGE, judge_class, make_judge
     from benchmark.settings import cache_dir
@@ -591,8 +591,8 @@ def export_trials(protocols: Sequence[str], dataset: str, out: str | os.PathLike
     Raises:
         BenchError: as ``plan_protocols``.
     """
-    from benchmark.preflight import check_out_file, check_writable_dir
-    from benchmark.results import write_atomic
+    from benchmark.engine.preflight import check_out_file, check_writable_dir
+    from benchmark.results.io import write_atomic
 
     check_out_file(out, "--out", "Name a CSV file.")
     if trials_dir is not None:

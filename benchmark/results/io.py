@@ -11,7 +11,7 @@ Paths are portable: ``trials.path`` is relative to the cache directory (``"<cach
 run used ``--no-cache`` and froze no file), and ``dataset.root`` names the setting that located the data
 (``"./data/vox1-mini"``, ``"--data-root <folder name>"``, ``"$VOX1_VGGFACE_ROOT"``) — never an absolute local
 path. (Results written before this rule hold absolute paths there; nothing reads those two fields back.)
-``dataset.partial`` is null, or what a partial copy of a full dataset lacks (``benchmark.datasets.completeness``).
+``dataset.partial`` is null, or what a partial copy of a full dataset lacks (``benchmark.data.datasets.completeness``).
 Keys added since version 1 was first written are read with defaults, so older files stay readable.
 """
 

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.errors import BenchError
-from benchmark.results import read_result
+from benchmark.results.io import read_result
 
-PUBLISHED_FILE = Path(__file__).resolve().parent.parent / "leaderboards" / "published.json"
+PUBLISHED_FILE = Path(__file__).resolve().parents[2] / "leaderboards" / "published.json"
 """The published numbers (a checkout's ``leaderboards/published.json``)."""
 
 MEASURED = "measured"
@@ -174,7 +174,7 @@ def _measured_row(rel: str, result: dict) -> Row:
     if sub.get("failed_count"):
         notes.append(f"incomplete: {sub['failed_count']} of {sub['failed_count'] + sub['images_used']} faces "
                      "missing or unreadable, their trials counted wrong")
-    flagged = [m for m, s in result["scores"].items() if s.get("flag")]  # benchmark.aggregate.interval_flag
+    flagged = [m for m, s in result["scores"].items() if s.get("flag")]  # benchmark.metrics.aggregate.interval_flag
     if flagged:
         notes.append(f"CI not to be trusted for {', '.join(flagged)} (reason: \"flag\" in the result file)")
     return Row(
@@ -190,7 +190,7 @@ def _measured_row(rel: str, result: dict) -> Row:
 
 def dataset_label(result: dict) -> str:
     """The dataset a result's row is tabled under: its id, or ``<id>-partial`` for a partial copy of a registered
-    full dataset (``benchmark.datasets.completeness``: e.g. 5 of vox1-vggface's 189 test identities), so that a
+    full dataset (``benchmark.data.datasets.completeness``: e.g. 5 of vox1-vggface's 189 test identities), so that a
     partial run gets its own table and is never ranked beside full runs or in the papers' table."""
     dataset = result["dataset"]
     return f"{dataset['id']}-partial" if dataset.get("partial") else dataset["id"]
@@ -518,7 +518,7 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
     if agreement:
         readme += ["## Judge agreement", "",
                    "Does a ranking depend on the judge? Kendall's τ-b between two judges' orderings of the generators "
-                   "both scored, on each table's ranked metric (`benchmark.leaderboard.judge_agreement`; 1 = same "
+                   "both scored, on each table's ranked metric (`benchmark.reports.leaderboard.judge_agreement`; 1 = same "
                    "order). With few generators no τ is significant: read the pairs the judges order oppositely.",
                    "", agreement_markdown(agreement), "",
                    "Files: [`tables/judge-agreement.md`](tables/judge-agreement.md), "
@@ -580,7 +580,7 @@ def leaderboard(results_dir: str | os.PathLike[str] = "leaderboards/results",
                               | {rel for rel in on_disk if rel not in files})
         return output
     if write:
-        from benchmark.results import write_atomic
+        from benchmark.results.io import write_atomic
 
         for rel in on_disk:
             if rel not in files:

