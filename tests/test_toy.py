@@ -71,7 +71,7 @@ def test_files_do_not_depend_on_generation_order(world, identities, tmp_path):
     # write only the last identity, alone: its files must equal those written after all the others
     index = N - 1
     ident = identities[index]
-    toy._write_identity(tmp_path, ident, index, SEED)
+    toy.world._write_identity(tmp_path, ident, index, SEED)
     alone = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert len(alone) == 6 + 6 + 4
     for path in alone:
@@ -242,7 +242,7 @@ def test_skin_tone_darkens_the_face_and_body_size_widens_it():
     def face_width(body: float) -> int:
         img = toy.render_face(dataclasses.replace(ident, body_size=body), np.random.default_rng(0)).astype(float)
         row = img[80]  # a row at the cheeks: count skin-coloured pixels
-        skin = np.array(toy._face_params(dataclasses.replace(ident, body_size=body))["skin"])
+        skin = np.array(toy.faces._face_params(dataclasses.replace(ident, body_size=body))["skin"])
         return int(np.sum(np.abs(row - skin).max(axis=1) < 40))
 
     assert face_width(2.0) > face_width(-2.0) + 6
