@@ -32,8 +32,8 @@ import pytest
 import torch
 
 from benchmark.data.images import is_blank, load_image
-from benchmark.judges.dlib_dat import (ANET_TYPE, KNOWN_SHA256, DlibDatError, _read_affine, _Stream, bn_to_affine,
-                                       read_dat)
+from benchmark.judges.dlib_dat import ANET_TYPE, KNOWN_SHA256, _read_affine, bn_to_affine, read_dat
+from benchmark.judges.dlib_dat_stream import DlibDatError, _Stream
 from benchmark.judges.dlib_torch import (DlibResNet, converted_weights_path, default_dat_path, extract_face_chips,
                                          face_chip_details, load_dlib_resnet)
 
@@ -141,7 +141,7 @@ def test_converted_weights_are_cached_by_the_dat_sha256(tmp_path, monkeypatch):
     model = load_dlib_resnet()
     path = converted_weights_path(KNOWN_SHA256)
     assert path.is_file() and KNOWN_SHA256 in path.name and path.parent == tmp_path / "judges"
-    import benchmark.judges.dlib_torch as dt
+    import benchmark.judges.dlib_torch.network as dt
 
     monkeypatch.setattr(dt, "read_dat", lambda *a: pytest.fail("the cached weights were not used"))
     again = load_dlib_resnet()

@@ -22,7 +22,8 @@ def test_fallback_box_is_aligned_with_the_landmarks():
     import dlib
     from PIL import Image
 
-    from benchmark.judges.dlib_bin import CHIP_SIZE, DlibJudge
+    from benchmark.judges.dlib_bin import DlibJudge
+    from benchmark.judges.dlib_models import CHIP_SIZE
 
     judge = DlibJudge()
     image = np.random.default_rng(1).integers(0, 256, (180, 220, 3), dtype=np.uint8)  # no face to detect

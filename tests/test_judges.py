@@ -16,8 +16,8 @@ from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
 from benchmark.judges import DEFAULT_JUDGE, Judge, JudgeInfo, judge_name_of, judge_status, make_judge
 from benchmark.judges.base import embed_cached
-from benchmark.judges.dlib_bin import (EMBED_DIM, PREPROCESS_VERSION, RESNET_SHA256, SHAPE_PREDICTOR_SHA256,
-                                       resnet_path, shape_predictor_path)
+from benchmark.judges.dlib_models import (EMBED_DIM, PREPROCESS_VERSION, RESNET_SHA256, SHAPE_PREDICTOR_SHA256,
+                                          resnet_path, shape_predictor_path)
 
 
 def _face_like(seed: int = 0) -> np.ndarray:
@@ -110,10 +110,10 @@ def _tampered(src: Path, dst: Path) -> tuple[Path, str]:
 
 
 def test_a_wrong_shape_predictor_is_refused_naming_the_file(tmp_path, monkeypatch):
-    import benchmark.judges.dlib_bin as dlib_bin
+    import benchmark.judges.dlib_models as dlib_models
 
     bad, found = _tampered(shape_predictor_path(), tmp_path / "shape_predictor_5_face_landmarks.dat")
-    monkeypatch.setattr(dlib_bin, "shape_predictor_path", lambda: bad)
+    monkeypatch.setattr(dlib_models, "shape_predictor_path", lambda: bad)
     for name in ("dlib", "dlib-torch"):
         with pytest.raises(BenchError) as info:
             make_judge(name)
@@ -123,14 +123,14 @@ def test_a_wrong_shape_predictor_is_refused_naming_the_file(tmp_path, monkeypatc
 
 
 def test_a_wrong_network_file_is_refused_naming_the_file(tmp_path, monkeypatch):
-    import benchmark.judges.dlib_bin as dlib_bin
+    import benchmark.judges.dlib_models as dlib_models
     from benchmark.judges.dlib_torch import DlibTorchJudge
 
     bad, found = _tampered(resnet_path(), tmp_path / "dlib_face_recognition_resnet_model_v1.dat")
     with pytest.raises(BenchError, match=found) as info:
         DlibTorchJudge(dat_path=bad)
     assert str(bad) in str(info.value) and RESNET_SHA256 in str(info.value)
-    monkeypatch.setattr(dlib_bin, "resnet_path", lambda: bad)
+    monkeypatch.setattr(dlib_models, "resnet_path", lambda: bad)
     with pytest.raises(BenchError, match=found):
         make_judge("dlib")
 

@@ -28,8 +28,10 @@ from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
 from benchmark.data.images import is_blank, load_image
 from benchmark.judges.base import Judge
-from benchmark.judges.sface import (ARCFACE_TEMPLATE, CROP_SIZE, ENV_SFACE, ENV_YUNET, SFACE_FILE, SFACE_SHA256,
-                                    YUNET_FILE, YUNET_SHA256, SFaceJudge, fallback_face_row, packaged_model_path)
+from benchmark.judges.sface import SFaceJudge
+from benchmark.judges.sface_align import ARCFACE_TEMPLATE, CROP_SIZE, fallback_face_row
+from benchmark.judges.sface_models import (ENV_SFACE, ENV_YUNET, SFACE_FILE, SFACE_SHA256, YUNET_FILE, YUNET_SHA256,
+                                           packaged_model_path)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:

