@@ -72,7 +72,7 @@ def test_no_training_path_reads_a_held_out_utterance_or_frame(toy, seen_probes):
 
 
 def test_bench_train_data_excludes_held_out_videos(toy, seen_probes):
-    from baselines.train import load_train_data
+    from baselines.train_data import load_train_data
 
     data = load_train_data(toy, image_size=32, progress=False)
     assert data.utt_ids and not set(data.utt_ids) & seen_probes

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.slow  # training runs: the known-answer fixture alone t
 def toy_data():
     """Training data of the toy world with everything any recipe needs (judge and speaker embeddings)."""
     from benchmark.data.datasets import load_dataset
-    from baselines.train import load_train_data
+    from baselines.train_data import load_train_data
 
     return load_train_data(load_dataset("toy"), image_size=64, needs={"judge", "speaker"}, progress=False)
 
@@ -101,7 +101,7 @@ def test_loss_goes_down_in_every_stage(trained, name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_checkpoint_holds_config_dataset_and_weights(trained, name):
-    from baselines.train import load_checkpoint
+    from baselines.checkpoints import load_checkpoint
 
     ck = load_checkpoint(trained[name])
     assert ck["baseline"] == name and ck["step"] == ck["steps"] == KNOWN_ANSWER[name]["steps"]
@@ -169,7 +169,8 @@ def test_trained_baselines_conform(trained, name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_resume_reaches_the_same_state(toy_data, tmp_path, name):
-    from baselines.train import load_checkpoint, train
+    from baselines.checkpoints import load_checkpoint
+    from baselines.train import train
 
     kw = dict(steps=6, batch_size=4, seed=3, config=TINY[name], data=toy_data, progress=False, checkpoint_every=100)
     straight = load_checkpoint(train(name, "toy", out=tmp_path / "a", **kw))
@@ -189,7 +190,7 @@ def test_resume_reaches_the_same_state(toy_data, tmp_path, name):
 
 def test_training_on_test_identities_is_refused(toy_data):
     from benchmark.data.datasets import load_dataset
-    from baselines.train import load_train_data, training_identities
+    from baselines.train_data import load_train_data, training_identities
 
     toy = load_dataset("toy")
     test_id = toy.split("test")[0].id
@@ -222,7 +223,8 @@ def test_scoring_refuses_a_checkpoint_trained_on_test_identities(trained, tmp_pa
 
 
 def test_bench_train_command(tmp_path, capsys):
-    from baselines.train import add_parser, load_checkpoint
+    from baselines.checkpoints import load_checkpoint
+    from baselines.train import add_parser
 
     parser = argparse.ArgumentParser(prog="bench")
     add_parser(parser.add_subparsers(dest="command", required=True))
@@ -247,7 +249,8 @@ def test_bench_train_command(tmp_path, capsys):
 
 def test_exported_weights_score_identically_and_cannot_be_resumed(trained, scored, toy_data, tmp_path, capsys):
     from benchmark.engine.run import run_many
-    from baselines.train import add_parser, load_checkpoint, train
+    from baselines.checkpoints import load_checkpoint
+    from baselines.train import add_parser, train
 
     parser = argparse.ArgumentParser(prog="bench")
     add_parser(parser.add_subparsers(dest="command", required=True))
