@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from benchmark.cli import main
-from benchmark.reports.sheet import FRAME, HEADER, PAD, margin_plots, sheet_size, tile_boxes
+from benchmark.reports.margins import margin_plots
+from benchmark.reports.sheet import FRAME, HEADER, PAD, sheet_size, tile_boxes
 from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata

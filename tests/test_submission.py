@@ -33,7 +33,7 @@ def save_pngs(folder):
 @pytest.fixture(scope="module")
 def oracle_run(vox1_mini, tmp_path_factory):
     """Oracle scored in memory on stratified + unstratified, its faces written as PNGs, and the per-trial outcomes."""
-    from benchmark.reports.sheet import Capture, match_similarities
+    from benchmark.reports.margins import Capture, match_similarities
 
     folder = tmp_path_factory.mktemp("oracle-faces")
     capture = Capture()
