@@ -181,7 +181,7 @@ def main() -> None:
             torch_cpu1_embed_rate = rate(n, t_embed1)
 
     # for reference: torch chips on the CPU (what chip_backend="torch" costs there)
-    from benchmark.judges.dlib_torch import extract_face_chips
+    from benchmark.judges.dlib_torch.chips import extract_face_chips
 
     located = [_locate(im) for im in images[:args.batch_size]]
     sources = [loc.upscaled if loc.upscaled is not None else im for im, loc in zip(images, located)]
