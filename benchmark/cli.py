@@ -335,7 +335,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     report = check(args.results_dir, args.names, tolerance=args.tolerance, device=args.device,
                    data_root=args.data_root, data_dir=args.data_dir, use_cache=not args.no_cache,
-                   progress=not args.quiet, judge=args.judge)
+                   progress=not args.quiet, judge=args.judge, allow_spec=args.allow_spec)
     if args.all_rows or not report.ok:
         print()
         print(report.table(only_failures=not args.all_rows))
@@ -450,6 +450,9 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--judge", default=None,
                    help="check only the results scored by this judge (default: every result, each re-scored with "
                         "the judge it records; never compared with another judge's)")
+    p.add_argument("--allow-spec", action="append", default=[], metavar="SPEC",
+                   help="a model spec (file.py:Factory, module:Factory) you trust to be imported when a result names "
+                        "it; without it bench check runs only registered generators and entry points (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_check)
 
