@@ -110,3 +110,27 @@ def trusted_model_spec(spec: object, allowed: Iterable[str] = (), where: str | o
     raise BenchError(f"{origin} names generator.spec {spec!r}, which is not a registered generator (bench ls models) "
                      "or an installed entry point; bench check never imports code named by a result file. "
                      f"If you trust that code, name it yourself: bench check --allow-spec {spec!s}")
+
+
+def require_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path:
+    """Return ``path`` when it is a regular file (a symbolic link to one counts), else raise — before anything opens it.
+
+    A FIFO, socket or device in a submission folder would block ``open`` forever (a FIFO waits for a writer) or
+    read without end (``/dev/zero``); they are refused up front.
+
+    Raises:
+        BenchError: ``path`` is a FIFO, socket, character or block device, or a link to one (or a dangling link);
+            the message names it and the fix.
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise BenchError(f"{what} {path} cannot be read ({exc.strerror}); remove it or fix the link.") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise BenchError(f"{what} {path} is {kind}, not a regular file; refused before reading anything "
+                         "(it could block forever). Fix: remove it from the folder.")
+    return Path(path)

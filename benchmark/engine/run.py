@@ -220,12 +220,12 @@ def default_result_path(results_dir: Path, dataset: str, model_name: str, protoc
     """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge
     (``benchmark.judges.DEFAULT_JUDGE``: the names results had before judges were plug-ins), and
     ``<protocol>-seed<seed>-judge-<judge>.json`` for any other, so that two judges' results never overwrite
-    each other."""
-    def safe(name: str) -> str:
-        return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    each other. Names pass ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
+    from benchmark.safety import path_component
 
-    suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{safe(judge)}"
-    return Path(results_dir) / dataset / safe(model_name) / f"{protocol}-seed{seed}{suffix}.json"
+    suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{path_component(judge, 'judge name')}"
+    return (Path(results_dir) / path_component(dataset, "dataset id") / path_component(model_name, "generator name")
+            / f"{path_component(protocol, 'protocol name')}-seed{seed}{suffix}.json")
 
 
 
