@@ -35,7 +35,8 @@ from benchmark.engine.preflight import (build_generator, check_cache, check_mode
                                  check_run_args, conformance_gate, generation_failed)
 from benchmark.judges import DEFAULT_JUDGE, Judge, judge_class, make_judge
 from benchmark.registry import lookup, resolve_model
-from benchmark.results.io import SCHEMA_VERSION, environment, git_commit, write_result
+from benchmark.results.io import SCHEMA_VERSION, environment, git_commit
+from benchmark.results.save import save_result
 from benchmark.settings import cache_dir, caching_enabled, honours_no_cache
 from benchmark.settings import results_dir as default_results_dir
 from benchmark.tasks import get_task
@@ -557,9 +558,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), manifest.dataset_id,
                                                              generator.meta.name, spec.name, seed, judge)
-            write_result(path, result)
-            result["path"] = str(path)
-            stage(f"wrote {path}")
+            save_result(path, result)  # a full disk is reported after the scores are printed (results.save)
         results.append(result)
     return results
 

@@ -437,7 +437,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
     from benchmark.engine.run import default_result_path, expand_protocols, run_many
     from benchmark.judges import DEFAULT_JUDGE, judge_class
     from benchmark.registry import MODELS
-    from benchmark.results.io import write_result
+    from benchmark.results.save import save_result
 
     if name in MODELS:
         raise SubmissionError(f"--name {name!r} is a registered generator's name; give the submission its own name.")
@@ -508,8 +508,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), result["dataset"]["id"], name,
                                                              result["protocol"]["name"], seed, judge)
-            write_result(path, result)
-            result["path"] = str(path)
+            save_result(path, result)  # a full disk is reported after the scores are printed (results.save)
     return results
 
 
