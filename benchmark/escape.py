@@ -4,13 +4,13 @@ A result file may be hostile: a generator name or citation holding ``|``, a newl
 ``[a](javascript:…)`` or a remote image ``![](http://…)`` must show as the text it is, never become table
 structure, a link, an image or markup.
 
-* ``html_text``: ``&``, ``<``, ``>``, ``"`` and ``'`` as character references (``html.escape``).
 * ``md_text``: for a Markdown table cell or heading (GitHub Flavored Markdown, https://github.github.com/gfm/):
   line breaks become spaces; ``&`` and ``<`` become character references (no raw HTML tag or entity survives;
   a ``>`` alone opens nothing inside a line and stays as it is); the
   punctuation GFM gives meaning to inside a line — ``\\ ` * _ ~ [ ] |`` — is backslash-escaped (GFM §2.4: any
   ASCII punctuation may be escaped; §4.10: ``\\|`` keeps a pipe inside a table cell), so no link, image, code
   span, emphasis or extra column can start.
+  (No command writes HTML; GitHub renders the Markdown, and a raw HTML tag cannot survive ``md_text``.)
 * ``md_code``: a code span (e.g. a result file's path) that no backtick inside can close early.
 * ``csv_text``: a CSV cell (the ``csv`` module quotes separators, quotes and line breaks); a text cell that a
   spreadsheet would run as a formula (first character ``= + - @``, tab or carriage return) gets a leading ``'``
@@ -19,7 +19,6 @@ structure, a link, an image or markup.
 
 from __future__ import annotations
 
-import html
 import re
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -28,11 +27,6 @@ _MD_PUNCT = re.compile(r"([\\`*_~\[\]|])")
 
 def _one_line(text: object) -> str:
     return _LINE_BREAKS.sub(" ", "" if text is None else str(text))
-
-
-def html_text(text: object) -> str:
-    """``text`` (any object, ``str()``-ed; None -> "") safe as HTML element content or a quoted attribute value."""
-    return html.escape("" if text is None else str(text), quote=True)
 
 
 def md_text(text: object) -> str:
