@@ -173,3 +173,11 @@ def test_md_text_escapes_every_structure_character():
     assert md_text("[a](javascript:x)") == "\\[a\\](javascript:x)"
     assert md_text("plain words, 1.5 (x) - y") == "plain words, 1.5 (x) - y"
     assert md_code("a`b|c") == "``a`b\\|c``"
+
+
+def test_check_cli_takes_allow_spec_repeatedly():
+    from benchmark.cli import build_parser
+
+    args = build_parser().parse_args(["check", "--allow-spec", "a.py:G", "--allow-spec", "pkg.mod:H"])
+    assert args.allow_spec == ["a.py:G", "pkg.mod:H"]
+    assert build_parser().parse_args(["check"]).allow_spec == []
