@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from benchmark.errors import BenchError
@@ -128,6 +129,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print()
     if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
+    return _unsaved(results)
+
+
+def _unsaved(results: list[dict]) -> int:
+    """2 (with one error line naming the files) when a result file could not be written, else 0."""
+    from benchmark.results.save import unsaved_message
+
+    message = unsaved_message(results)
+    if message:
+        print(f"bench: error: {message}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -149,10 +161,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     if args.what == "judges":
-        from benchmark.judges import DEFAULT_JUDGE, judge_names, judge_status
+        from benchmark.judges import DEFAULT_JUDGE, JUDGES, judge_names, judge_status
 
         rows = []
         for name in judge_names():
+            if name not in JUDGES:  # a third-party entry point: listed, never imported or built (no model loaded)
+                rows.append([name, "", "", "", "entry point, not loaded by ls (bench run --judge NAME loads it)"])
+                continue
             st = judge_status(name)
             info = st.info
             rows.append([name + (" (default)" if name == DEFAULT_JUDGE else ""), info.id if info else "",
@@ -267,7 +282,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print()
     if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
-    return 0
+    return _unsaved(results)
 
 
 def score_command(args: argparse.Namespace) -> str:
@@ -335,7 +350,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     report = check(args.results_dir, args.names, tolerance=args.tolerance, device=args.device,
                    data_root=args.data_root, data_dir=args.data_dir, use_cache=not args.no_cache,
-                   progress=not args.quiet, judge=args.judge)
+                   progress=not args.quiet, judge=args.judge, allow_spec=args.allow_spec)
     if args.all_rows or not report.ok:
         print()
         print(report.table(only_failures=not args.all_rows))
@@ -450,6 +465,9 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("--judge", default=None,
                    help="check only the results scored by this judge (default: every result, each re-scored with "
                         "the judge it records; never compared with another judge's)")
+    p.add_argument("--allow-spec", action="append", default=[], metavar="SPEC",
+                   help="a model spec (file.py:Factory, module:Factory) you trust to be imported when a result names "
+                        "it; without it bench check runs only registered generators and entry points (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_check)
 
@@ -487,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: interrupted; nothing half-written was kept (the cache keeps what was embedded so far)",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `bench ls models | head -2`: the reader left; end quietly (Python docs, signal, SIGPIPE)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot raise again
+        return 141  # 128 + SIGPIPE, what a shell tool stopped by a closed pipe reports
 
 
 if __name__ == "__main__":

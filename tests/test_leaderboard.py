@@ -76,7 +76,7 @@ def test_tables_rows_marks_and_files(results, tmp_path):
     assert "incomplete: 3 of 54 faces" in measured[2]
     reported = [r for r in rows if REPORTED in r]
     assert {r.split("|")[2].strip() for r in reported} == {"SVHF", "DIMNets-I", "DIMNets-G", "Wen et al. GAN"}
-    assert any("65.20" in r and "[wen2019] Table 3, SVHF row" in r for r in reported)
+    assert any("65.20" in r and "\\[wen2019\\] Table 3, SVHF row" in r for r in reported)
     # the synthetic world gets no reported rows, and is flagged
     toy = (out / "tables" / "toy" / "stratified.md").read_text()
     assert REPORTED not in toy and "Synthetic known-answer world" in readme

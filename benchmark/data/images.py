@@ -1,7 +1,12 @@
 """Face image I/O: any image file to uint8 RGB, and the blank-image test.
 
-Conversion (Pillow): greyscale and palette images are expanded to RGB; RGBA / LA images are composited
-onto white before the alpha channel is dropped; EXIF orientation is *not* applied (VGGFace crops carry none).
+Conversion (Pillow): the EXIF orientation tag is applied first (``PIL.ImageOps.exif_transpose``: the image as
+viewers show it upright); 16-bit and 32-bit integer greyscale (modes ``I;16``, ``I;16B``, ``I;16L``, ``I``: a
+16-bit PNG) is scaled to 8 bits (``round(v / 257)``, 65535 -> 255), never clipped; greyscale and palette images are
+expanded to RGB; RGBA / LA images are composited onto white before the alpha channel is dropped. A file with more
+than one frame (an animated PNG or GIF, a multi-page TIFF) is refused, and so is one with more than
+``MAX_FACE_PIXELS`` pixels, read from the header before anything is decoded. None of this moves an ordinary 8-bit
+RGB file: every face of the vox1-mini and vox1-s2f samples decodes to the same bytes as before these rules.
 """
 
 from __future__ import annotations
@@ -21,10 +26,32 @@ placeholders of the public VGGFace copy, a solid (122, 79, 60) placeholder, an a
 Blank images are never embedded: real ones are excluded and counted, generated ones are failed faces."""
 
 
+MAX_FACE_PIXELS = 4096 * 4096
+"""Most pixels (H × W) a face image file may have: 16.8 M, 48 MiB as uint8 RGB. Faces are small (generators
+write 64-256 px, the largest face of the real samples is 153,000 px); the limit refuses a decompression bomb (a
+12000 × 12000 PNG drove memory to 7.9 GB) from its header, before decoding."""
+
+HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+"""Pillow modes of 16-bit (and 32-bit integer) greyscale, scaled to 8 bits by ``to_rgb_array``."""
+
+
 def to_rgb_array(img) -> np.ndarray:
-    """Convert a ``PIL.Image`` of any mode to a uint8 ``[H, W, 3]`` RGB array (see module docstring)."""
+    """Convert a ``PIL.Image`` of any mode to a uint8 ``[H, W, 3]`` RGB array (see module docstring).
+
+    16-bit greyscale (``HIGH_BIT_MODES``) is scaled, ``round(v / 257)`` of ``v`` clipped to [0, 65535] (257 =
+    65535 / 255: the full 16-bit range onto the full 8-bit range); other modes go through Pillow's ``convert``.
+
+    Raises:
+        DataError: a floating-point image (mode ``F``: its value range is not stated by the file).
+    """
     from PIL import Image
 
+    if img.mode == "F":
+        raise DataError("a floating-point (mode F) image has no stated value range; save faces as 8-bit RGB PNG.")
+    if img.mode in HIGH_BIT_MODES:
+        wide = np.clip(np.asarray(img, dtype=np.float64), 0, 65535)
+        grey = np.rint(wide / 257.0).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -32,22 +59,40 @@ def to_rgb_array(img) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
-def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_FACE_PIXELS) -> np.ndarray:
     """Read an image file as uint8 RGB.
 
+    Args:
+        path: the image file (any format Pillow reads).
+        max_pixels: most pixels (H × W) accepted, checked from the header before decoding (``MAX_FACE_PIXELS``).
+
     Returns:
-        uint8 array ``[H, W, 3]``, RGB.
+        uint8 array ``[H, W, 3]``, RGB, upright per the file's EXIF orientation (module docstring).
 
     Raises:
-        DataError: the file is missing, truncated or not an image; the message names the file.
+        DataError: the file is missing, truncated or not an image, has more than one frame, or more than
+            ``max_pixels`` pixels; the message names the file.
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     path = Path(path)
     try:
         with Image.open(path) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise DataError(f"image file {path} is {width}×{height} px ({width * height:,} pixels), more than "
+                                f"the {max_pixels:,} a face may have (benchmark.data.images.MAX_FACE_PIXELS); "
+                                "save faces at the generator's size (a few hundred pixels a side).")
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
+                raise DataError(f"image file {path} has {frames} frames (an animation or multi-page file); a face "
+                                "is one still image: save the frame you mean as a PNG.")
             img.load()
-            return to_rgb_array(img)
+            return to_rgb_array(ImageOps.exif_transpose(img))
+    except DataError as exc:
+        if str(path) in str(exc):
+            raise
+        raise DataError(f"image file {path}: {exc}") from None
     except Exception as exc:
         raise DataError(
             f"cannot read image file {path}: {exc}. Replace it with the original or remove it from the dataset."

@@ -137,7 +137,8 @@ def merge_shards(shard_paths: Sequence[Path], cache_path: Path) -> int:
             for i, p in enumerate(shard_paths):
                 db.execute(f"ATTACH DATABASE ? AS s{i}", (str(p),))
                 total += int(db.execute(f"SELECT COUNT(*) FROM s{i}.emb").fetchone()[0])
-                db.execute(f"INSERT OR REPLACE INTO emb SELECT key, vec, aligned FROM s{i}.emb")
+                db.execute(f"INSERT OR REPLACE INTO emb (key, vec, aligned, checksum) "
+                           f"SELECT key, vec, aligned, checksum FROM s{i}.emb")
         for i in range(len(shard_paths)):
             db.execute(f"DETACH DATABASE s{i}")
     except sqlite3.Error as exc:
@@ -207,7 +208,7 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
     embedded_now = 0
     errors: list[str] = []
     if not done_path.is_file():
-        rank_cache = EmbeddingCache(rank_cache_path)
+        rank_cache = EmbeddingCache(rank_cache_path, also_read=[main_cache])  # reuse what is cached already
         before = _rows(rank_cache_path)
         try:
             with closing(make_judge(judge_name, cache=rank_cache, device=device, batch_size=batch_size)) as j:

@@ -35,7 +35,8 @@ from benchmark.engine.preflight import (build_generator, check_cache, check_mode
                                  check_run_args, conformance_gate, generation_failed)
 from benchmark.judges import DEFAULT_JUDGE, Judge, judge_class, make_judge
 from benchmark.registry import lookup, resolve_model
-from benchmark.results.io import SCHEMA_VERSION, environment, git_commit, write_result
+from benchmark.results.io import SCHEMA_VERSION, environment, git_commit
+from benchmark.results.save import save_result
 from benchmark.settings import cache_dir, caching_enabled, honours_no_cache
 from benchmark.settings import results_dir as default_results_dir
 from benchmark.tasks import get_task
@@ -220,12 +221,12 @@ def default_result_path(results_dir: Path, dataset: str, model_name: str, protoc
     """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge
     (``benchmark.judges.DEFAULT_JUDGE``: the names results had before judges were plug-ins), and
     ``<protocol>-seed<seed>-judge-<judge>.json`` for any other, so that two judges' results never overwrite
-    each other."""
-    def safe(name: str) -> str:
-        return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    each other. Names pass ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
+    from benchmark.safety import path_component
 
-    suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{safe(judge)}"
-    return Path(results_dir) / dataset / safe(model_name) / f"{protocol}-seed{seed}{suffix}.json"
+    suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{path_component(judge, 'judge name')}"
+    return (Path(results_dir) / path_component(dataset, "dataset id") / path_component(model_name, "generator name")
+            / f"{path_component(protocol, 'protocol name')}-seed{seed}{suffix}.json")
 
 
 
@@ -557,9 +558,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), manifest.dataset_id,
                                                              generator.meta.name, spec.name, seed, judge)
-            write_result(path, result)
-            result["path"] = str(path)
-            stage(f"wrote {path}")
+            save_result(path, result)  # a full disk is reported after the scores are printed (results.save)
         results.append(result)
     return results
 

@@ -94,12 +94,20 @@ def _as_bool(value: object) -> bool:
 
 
 def _walk(faces_dir: Path) -> list[PurePosixPath]:
-    """Relative POSIX paths of the files under ``faces_dir``, sorted, hidden files and folders skipped."""
+    """Relative POSIX paths of the files under ``faces_dir``, sorted, hidden files and folders skipped.
+
+    Raises:
+        BenchError: a file is not a regular file (a FIFO, socket or device: ``benchmark.safety.require_regular_file``).
+    """
+    from benchmark.safety import require_regular_file
+
     out = []
     for top, dirs, files in os.walk(faces_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         rel_top = Path(top).relative_to(faces_dir)
         out += [PurePosixPath(rel_top.as_posix()) / f for f in files if not f.startswith(".")]
+    for rel in out:
+        require_regular_file(Path(faces_dir) / rel, "submission file")
     return sorted(out)
 
 
@@ -429,10 +437,13 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
     from benchmark.engine.run import default_result_path, expand_protocols, run_many
     from benchmark.judges import DEFAULT_JUDGE, judge_class
     from benchmark.registry import MODELS
-    from benchmark.results.io import write_result
+    from benchmark.results.save import save_result
 
     if name in MODELS:
         raise SubmissionError(f"--name {name!r} is a registered generator's name; give the submission its own name.")
+    from benchmark.safety import path_component
+
+    path_component(name, "--name")  # it becomes <results_dir>/<dataset>/<name>/: '..' or '.x' refused up front
     specs = expand_protocols(protocols)
     if out and len(specs) > 1:
         raise BenchError("--out names one file; with several protocols use --results-dir instead.")
@@ -497,8 +508,7 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), result["dataset"]["id"], name,
                                                              result["protocol"]["name"], seed, judge)
-            write_result(path, result)
-            result["path"] = str(path)
+            save_result(path, result)  # a full disk is reported after the scores are printed (results.save)
     return results
 
 

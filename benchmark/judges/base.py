@@ -99,11 +99,14 @@ class WorkerPoolMixin:
         ``initializer(*initargs)``; made on the first call, the same one afterwards."""
         if self._pool is None:
             import multiprocessing
+            import os
             import weakref
             from concurrent.futures import ProcessPoolExecutor
 
+            from benchmark.judges.orphans import guarded_init  # workers end when this process dies (even SIGKILL)
+
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=initializer, initargs=initargs)
+                                             initializer=guarded_init, initargs=(os.getpid(), initializer, initargs))
             weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
         return self._pool
 

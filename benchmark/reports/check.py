@@ -272,7 +272,7 @@ def _config_key(result: dict, device: str | None) -> str:
 
 
 def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir, use_cache: bool,
-           progress: bool, judge_device: str = "cpu") -> list[dict]:
+           progress: bool, judge_device: str = "cpu", allow_spec: Sequence[str] = ()) -> list[dict]:
     from benchmark.engine.run import run_many
     from benchmark.judges import judge_name_of
     from benchmark.engine.submission import FOLDER_SPEC, score
@@ -293,13 +293,16 @@ def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir,
                      **keep, **common)
     if not gen.get("spec"):
         raise BenchError("the result records no model spec (generator.spec); it cannot be re-run.")
+    from benchmark.safety import trusted_model_spec
+
+    trusted_model_spec(gen["spec"], allow_spec)  # a spec read from a result file is never imported on its own
     return run_many(gen["spec"], protocols, stored["dataset"]["id"], model_args=gen.get("args") or {}, **common)
 
 
 def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: Sequence[str] = (), *,
           tolerance: str = "auto", device: str | None = None, data_root: str | os.PathLike[str] | None = None,
           data_dir: str | os.PathLike[str] | None = None, use_cache: bool = True, progress: bool = False,
-          judge: str | None = None, log=print) -> CheckReport:
+          judge: str | None = None, allow_spec: Sequence[str] = (), log=print) -> CheckReport:
     """Re-run stored results and compare them (module docstring for the rules).
 
     Args:
@@ -315,6 +318,10 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
         progress: progress bars.
         judge: check only the results scored by this judge (a registry name, ``bench ls judges``); None: every
             result, each re-scored with its own judge.
+        allow_spec: model specs (``file.py:Factory``, ``module:Factory``) the user trusts: a result whose
+            ``generator.spec`` is one of them may be re-run. Any other spec that is not a registered generator
+            or installed entry point (``benchmark.safety.trusted_model_spec``) is never imported: that result
+            fails with "not a registered generator".
         log: where one line per checked result is printed.
 
     Returns:
@@ -363,7 +370,8 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
             protocols = list(dict.fromkeys(protocols + siblings[_config_key(first, device)]))
         try:
             new = {r["protocol"]["name"]: r for r in _rerun(first, protocols, run_device, data_root, data_dir,
-                                                            use_cache, progress, judge_device) if "skipped" not in r}
+                                                            use_cache, progress, judge_device, allow_spec)
+                   if "skipped" not in r}
             error = None
         except BenchError as exc:
             new, error = {}, str(exc)

@@ -317,8 +317,10 @@ def _header(metric: str) -> str:
 
 
 def markdown_table(table: Table) -> str:
-    """The table as GitHub Markdown (tabulate)."""
+    """The table as GitHub Markdown (tabulate); every string from a result file escaped (``benchmark.escape``)."""
     from tabulate import tabulate
+
+    from benchmark.escape import md_code, md_text
 
     headers = (["#", "generator", "kind"]
                + [_header(m) + (" (ranked)" if m == table.rank_metric and len(table.metrics) > 1 else "")
@@ -328,17 +330,20 @@ def markdown_table(table: Table) -> str:
     for r in table.rows:
         vs_judge = "" if r.trained_against_judge is None else ("**yes** ⚠" if r.trained_against_judge else "no")
         counts = "" if r.n_trials is None else f"{r.n_trials} / {r.n_identities}"
-        judge = f"{r.judge} ({r.judge_sha256[:8]})" if r.judge else "paper's own"
-        notes = "; ".join(filter(None, [r.notes, f"`{r.result_file}`" if r.result_file else ""]))
-        body.append([r.rank or "—", r.generator, r.kind]
+        judge = md_text(f"{r.judge} ({r.judge_sha256[:8]})") if r.judge else "paper's own"
+        notes = "; ".join(filter(None, [md_text(r.notes), md_code(r.result_file) if r.result_file else ""]))
+        body.append([r.rank or "—", md_text(r.generator), r.kind]
                     + [_fmt_value(m, *r.scores[m]) if m in r.scores else "" for m in table.metrics]
-                    + [counts, judge, vs_judge, r.reference, "" if r.seed is None else r.seed, r.date,
-                       r.source.replace("|", "/"), notes.replace("|", "/")])
+                    + [counts, judge, vs_judge, md_text(r.reference), "" if r.seed is None else r.seed,
+                       md_text(r.date), md_text(r.source), notes])
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def csv_table(table: Table) -> str:
-    """The table as CSV (raw values; proportions as fractions; empty cells where a row has no value)."""
+    """The table as CSV (raw values; proportions as fractions; empty cells where a row has no value); text cells
+    from result files through ``benchmark.escape.csv_text``."""
+    from benchmark.escape import csv_text
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     metric_cols = [c for m in table.metrics for c in (m, f"{m}_ci_low", f"{m}_ci_high")]
@@ -351,22 +356,25 @@ def csv_table(table: Table) -> str:
             v, lo, hi = r.scores.get(m, (None, None, None))
             values += ["" if x is None else repr(float(x)) for x in (v, lo, hi)]
         writer.writerow([table.dataset, table.protocol, "" if table.version is None else table.version,
-                         r.rank or "", r.generator, r.kind] + values
+                         r.rank or "", csv_text(r.generator), r.kind] + values
                         + ["" if r.n_trials is None else r.n_trials, "" if r.n_identities is None else r.n_identities,
-                           r.judge, r.judge_sha256, "" if r.trained_against_judge is None else r.trained_against_judge,
-                           r.reference, "" if r.seed is None else r.seed, r.trials_sha256, r.date, r.source,
-                           r.notes, r.result_file])
+                           csv_text(r.judge), csv_text(r.judge_sha256),
+                           "" if r.trained_against_judge is None else r.trained_against_judge,
+                           csv_text(r.reference), "" if r.seed is None else r.seed, csv_text(r.trials_sha256),
+                           csv_text(r.date), csv_text(r.source), csv_text(r.notes), csv_text(r.result_file)])
     return buf.getvalue()
 
 
 def section_markdown(table: Table) -> str:
     """One table's README section: heading (protocol, version, split, judge, description), provenance lines, table."""
+    from benchmark.escape import md_text
+
     split = table.split if table.split == table.own_split else f"{table.split}, not the protocol's own {table.own_split}"
     lines = [f"### {table.protocol}" + (f" (v{table.version})" if table.version is not None else "")
-             + f" — split: {split} — judge: {_judge_label(table)}"
-             + (f" — {table.description}" if table.description else ""), ""]
+             + f" — split: {md_text(split)} — judge: {md_text(_judge_label(table))}"
+             + (f" — {md_text(table.description)}" if table.description else ""), ""]
     if table.protocol_source:
-        lines.append(f"Protocol source: {table.protocol_source}.")
+        lines.append(f"Protocol source: {md_text(table.protocol_source)}.")
     shas = sorted({(r.trials_sha256, r.n_trials, r.seed) for r in table.rows if r.kind == MEASURED})
     if len(shas) == 1:
         sha, n, seed = shas[0]
@@ -456,9 +464,12 @@ def agreement_markdown(rows: list[Agreement]) -> str:
     """The judge-agreement table as GitHub Markdown."""
     from tabulate import tabulate
 
-    body = [[r.dataset, r.protocol, r.split, r.metric, f"{r.judge_a} vs {r.judge_b}", r.n,
+    from benchmark.escape import md_text
+
+    body = [[md_text(r.dataset), md_text(r.protocol), md_text(r.split), md_text(r.metric),
+             md_text(f"{r.judge_a} vs {r.judge_b}"), r.n,
              "" if r.tau is None else f"{r.tau:.3f}", "" if r.p_value is None else f"{r.p_value:.3g}",
-             "; ".join(r.disagree) or "—"] for r in rows]
+             "; ".join(md_text(d) for d in r.disagree) or "—"] for r in rows]
     return tabulate(body, headers=["dataset", "protocol", "split", "ranked by", "judges", "generators",
                                    "Kendall τ-b", "p (τ = 0)", "pairs ordered oppositely"],
                     tablefmt="github", disable_numparse=True)
@@ -470,15 +481,19 @@ def agreement_csv(rows: list[Agreement]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["dataset", "protocol", "split", "metric", "judge_a", "judge_b", "n_generators", "kendall_tau_b",
                      "p_value", "generators", "discordant_pairs"])
+    from benchmark.escape import csv_text
+
     for r in rows:
-        writer.writerow([r.dataset, r.protocol, r.split, r.metric, r.judge_a, r.judge_b, r.n,
+        writer.writerow([r.dataset, r.protocol, r.split, csv_text(r.metric), r.judge_a, r.judge_b, r.n,
                          "" if r.tau is None else repr(r.tau), "" if r.p_value is None else repr(r.p_value),
-                         " ".join(r.generators), " | ".join(r.disagree)])
+                         csv_text(" ".join(r.generators)), csv_text(" | ".join(r.disagree))])
     return buf.getvalue()
 
 
 def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -> dict[str, str]:
     """All output files, relative path -> content: ``README.md`` and ``tables/<dataset>/<slug>.md|.csv``."""
+    from benchmark.escape import md_text
+
     files: dict[str, str] = {}
     readme = [
         "# Leaderboards",
@@ -507,7 +522,7 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
                            "real voices.", ""]
         section = section_markdown(table)
         base = f"tables/{table.dataset}/{table.slug}"
-        judged = f"judge {table.judge}" if table.judge else "reported rows only"
+        judged = f"judge {md_text(table.judge)}" if table.judge else "reported rows only"
         files[f"{base}.md"] = (f"# {table.dataset} · {table.protocol} · {judged}\n\n"
                                f"{README_MARK}\n\n{section}")
         files[f"{base}.csv"] = csv_table(table)
@@ -581,7 +596,10 @@ def leaderboard(results_dir: str | os.PathLike[str] = "leaderboards/results",
         return output
     if write:
         from benchmark.results.io import write_atomic
+        from benchmark.safety import inside
 
+        for rel in files:  # names from result files never climb out of --out-dir (checked before any write)
+            inside(out, out / rel, "leaderboard file")
         for rel in on_disk:
             if rel not in files:
                 (out / rel).unlink()

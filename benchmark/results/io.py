@@ -66,18 +66,21 @@ def read_result(path: Path) -> dict:
     """Read a result file.
 
     Raises:
-        BenchError: not JSON or a schema version this suite does not know; the message names the file.
+        BenchError: not JSON, a schema version this suite does not know, or a field the readers use missing, of
+            the wrong type, not finite or an unsafe name (``benchmark.results.validate``); the message names the
+            file and the field.
     """
     from benchmark.errors import BenchError
+    from benchmark.results.validate import validate_result
 
     try:
         result = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BenchError(f"cannot read result file {path}: {exc}") from exc
-    if result.get("schema_version") != SCHEMA_VERSION:
+    if isinstance(result, dict) and result.get("schema_version") != SCHEMA_VERSION:
         raise BenchError(f"result file {path} has schema_version {result.get('schema_version')!r}; "
                          f"this suite reads {SCHEMA_VERSION}. Re-run it with this version.")
-    return result
+    return validate_result(result, path)
 
 
 def git_commit() -> str:
