@@ -9,6 +9,8 @@ lazily), as generators are (``benchmark.registry``); outside packages add judges
 - ``dlib-torch`` (``benchmark.judges.dlib_torch.DlibTorchJudge``, id "dlib-torch-resnet-v1"): the same network
   in torch (weights read by ``benchmark.judges.dlib_dat``), chips and embeddings batched on any device.
 - ``sface`` (``benchmark.judges.sface.SFaceJudge``, id "sface-2021dec"): OpenCV Zoo's SFace with YuNet.
+- ``facenet`` / ``facenet-128`` (``benchmark.judges.facenet.FaceNetJudge``, id "facenet-vggface2-20180402"): SF2F's
+  evaluator, FaceNet with facenet-pytorch's VGGFace2 weights (a file the user provides) at 64 / 128 px.
 
 Every judge class takes the keyword arguments ``cache`` (``benchmark.judges.cache.EmbeddingCache`` or None),
 ``device`` (str) and ``batch_size`` (int, or None for its default).
@@ -29,6 +31,10 @@ JUDGES: dict[str, str] = {
     "dlib": "benchmark.judges.dlib_bin:DlibJudge",
     "dlib-torch": "benchmark.judges.dlib_torch:DlibTorchJudge",
     "sface": "benchmark.judges.sface:SFaceJudge",
+    # SF2F's evaluator (FaceNet, facenet-pytorch's VGGFace2 weights): unavailable until the weights file is present
+    # (``python -m benchmark.judges.facenet_weights`` or $VOICE2FACE_FACENET_WEIGHTS; benchmark/judges/facenet.py)
+    "facenet": "benchmark.judges.facenet:FaceNetJudge",
+    "facenet-128": "benchmark.judges.facenet:FaceNet128Judge",
     # a hook, not a face judge: a user-supplied, sha256-checked TorchScript Inception file (FID/KID in Inception's
     # space for the realism protocol); unavailable until $VOICE2FACE_INCEPTION_PT and _SHA256 are set
     "inception": "benchmark.judges.inception:InceptionJudge",
