@@ -218,9 +218,8 @@ def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
 def default_result_path(results_dir: Path, dataset: str, model_name: str, protocol: str, seed: int,
                         judge: str = DEFAULT_JUDGE) -> Path:
     """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge
-    (``benchmark.judges.DEFAULT_JUDGE``: the names results had before judges were plug-ins), and
-    ``<protocol>-seed<seed>-judge-<judge>.json`` for any other, so that two judges' results never overwrite
-    each other."""
+    (``benchmark.judges.DEFAULT_JUDGE``, dlib-torch since issue 22), and ``<protocol>-seed<seed>-judge-<judge>.json``
+    for any other (``dlib`` included), so that two judges' results never overwrite each other."""
     def safe(name: str) -> str:
         return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 

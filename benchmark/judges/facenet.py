@@ -128,6 +128,7 @@ class FaceNetJudge:
 
     name = "facenet-vggface2-20180402"
     """The judge id (``info.id``)."""
+    registry_name = "facenet"
     image_size = 64
 
     def __init__(self, cache: EmbeddingCache | None = None, device: str = "cpu", batch_size: int | None = None,
@@ -145,7 +146,7 @@ class FaceNetJudge:
                              f"got {size!r}.")
         self.image_size = size
         self.device = str(device)
-        self.weights_path = find_weights(weights)
+        self.weights_path = find_weights(weights, self.registry_name)
         self.model, digest = load_facenet(self.weights_path, sha256, self.device)
         self.cache = cache or EmbeddingCache(None)
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE
@@ -196,4 +197,5 @@ class FaceNetJudge:
 class FaceNet128Judge(FaceNetJudge):
     """``FaceNetJudge`` at SF2F's 128 × 128 setting (``sf2f_mid_fuser.yaml``): registry name ``facenet-128``."""
 
+    registry_name = "facenet-128"
     image_size = 128

@@ -71,8 +71,8 @@ def candidate_paths(weights: str | os.PathLike[str] | None = None) -> list[Path]
     return [torch_home() / "checkpoints" / WEIGHTS_FILE, suite_weights_path()]
 
 
-def find_weights(weights: str | os.PathLike[str] | None = None) -> Path:
-    """The weights file the judge uses (module docstring, lookup order).
+def find_weights(weights: str | os.PathLike[str] | None = None, judge: str = "facenet") -> Path:
+    """The weights file the judge uses (module docstring, lookup order); ``judge`` names it in the error.
 
     Raises:
         BenchError: no file at any of the places (the message lists them and the fix).
@@ -81,7 +81,7 @@ def find_weights(weights: str | os.PathLike[str] | None = None) -> Path:
     for path in paths:
         if path.is_file():
             return path
-    raise BenchError(f"judge 'facenet' needs facenet-pytorch's VGGFace2 weights, not found at "
+    raise BenchError(f"judge {judge!r} needs facenet-pytorch's VGGFace2 weights, not found at "
                      f"{', '.join(str(p) for p in paths)}. {FIX}")
 
 
