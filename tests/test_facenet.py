@@ -205,3 +205,33 @@ def test_sf2f_protocols_under_facenet_equal_sf2fs_evaluator(vox1_mini, seeded_we
     assert feature["scores"]["l2@centroid"]["value"] == pytest.approx(sf2f["l2"], rel=1e-6)
     assert feature["scores"]["cosine@centroid"]["value"] == pytest.approx(sf2f["cos"], abs=1e-6)
     assert feature["scores"]["cosine@centroid"]["n"] == 5
+
+
+def test_cuda_runs_in_ieee_float32_and_restores_the_settings():
+    from benchmark.judges.facenet import _ieee_fp32
+
+    before = torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision
+    with _ieee_fp32("cuda"):  # the settings exist on a CPU build too
+        assert (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == ("ieee",) * 2
+    with _ieee_fp32("cpu"):
+        assert (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before
+    assert (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before
+
+
+def test_the_download_saves_atomically_and_checks_an_expected_digest(seeded_weights, tmp_path, monkeypatch):
+    from benchmark.judges.facenet_weights import download, find_weights
+
+    path, sha = seeded_weights
+    monkeypatch.delenv("VOICE2FACE_FACENET_WEIGHTS", raising=False)
+    monkeypatch.setenv("VOICE2FACE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(BenchError, match="cannot download"):
+        download(url=(tmp_path / "absent.pt").as_uri())
+    monkeypatch.setenv("VOICE2FACE_FACENET_SHA256", "0" * 64)
+    with pytest.raises(BenchError, match=f"sha256 {sha}, expected 0{{64}}: not saved"):
+        download(url=path.as_uri())
+    assert not list((tmp_path / "cache").rglob("*.pt*"))  # nothing half-written or refused is left behind
+    monkeypatch.setenv("VOICE2FACE_FACENET_SHA256", sha)
+    saved = download(url=path.as_uri())  # file:// stands in for the GitHub release URL
+    assert saved == tmp_path / "cache" / "judges" / "20180402-114759-vggface2.pt"
+    assert find_weights() == saved and saved.read_bytes() == path.read_bytes()

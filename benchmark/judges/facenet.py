@@ -95,18 +95,24 @@ def network_input(batch, size: int):
 
 @contextmanager
 def _ieee_fp32(device) -> Iterator[None]:
-    """On CUDA, IEEE float32 convolutions and matmuls (TF32 would move embeddings away from the CPU's); else no-op."""
+    """On CUDA, IEEE float32 convolutions and matmuls (torch's default for cuDNN convolutions is TF32, whose 10-bit
+    mantissa would move embeddings away from the CPU's); elsewhere a no-op. Uses torch's ``fp32_precision`` settings
+    (``torch.backends.cudnn.conv``, ``torch.backends.cuda.matmul``), as ``benchmark.judges.dlib_torch`` does."""
     import torch
 
     if torch.device(device).type != "cuda":
         yield
         return
-    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    settings = [s for s in (getattr(torch.backends.cudnn, "conv", None), getattr(torch.backends.cuda, "matmul", None))
+                if s is not None and hasattr(s, "fp32_precision")]
+    old = [s.fp32_precision for s in settings]
+    for s in settings:
+        s.fp32_precision = "ieee"
     try:
         yield
     finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+        for s, value in zip(settings, old):
+            s.fp32_precision = value
 
 
 class FaceNetJudge:
