@@ -402,7 +402,7 @@ def _judge_args(p: argparse.ArgumentParser) -> None:
                    help=f"the judge that embeds the faces (bench ls judges; default {DEFAULT_JUDGE}); recorded in the "
                         "result, which is ranked only beside results of the same judge")
     p.add_argument("--judge-device", default="cpu",
-                   help="torch device for the judge (default cpu; judge dlib runs on the CPU only)")
+                   help="torch device for the judge (default cpu; judge dlib, dlib-bin, runs on the CPU only)")
 
 
 def add_results_commands(sub, default_dataset: str) -> None:

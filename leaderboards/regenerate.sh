@@ -49,9 +49,11 @@ done
 bench score --faces "$s2f/face2face" --protocol all --dataset vox1-s2f --split all --results-dir "$out" --quiet \
   --name speech2face-face2face --reference ceiling \
   --citation "$c, column Face2Face (the face decoder on the true face's feature: a ceiling for the method)"
-# the other judges (issue 10: rankings across judges), on the protocols the judge-agreement table compares
+# the other judges (issue 10: rankings across judges), on the protocols the judge-agreement table compares: dlib
+# (dlib-bin, the reference the default dlib-torch is checked against; the default until issue 22) and sface;
+# their results are written to <protocol>-seed0-judge-<judge>.json, the default judge's (dlib-torch) without suffix
 judged="stratified,unstratified,retrieval,feature,realism"
-for judge in dlib-torch sface; do
+for judge in dlib sface; do
   for model in oracle mean-face random-face voice-gender nearest-voice; do
     bench run --model "$model" --protocol "$judged" --dataset toy --seed 0 --results-dir "$out" --quiet --judge "$judge"
   done

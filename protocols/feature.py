@@ -13,7 +13,9 @@ a field: ``normalise_embeddings`` (each embedding L2-normalised first), ``normal
   ``S2fEvaluator.get_metrics`` with ``face_gen_mode="average_facenet_embedding"``): one comparison per identity
   (identity-weighted): the mean of the unit-norm embeddings of the faces generated from all the identity's
   utterances against the identity centroid — the mean of its unit-norm real-face embeddings, *not*
-  re-normalised — with ``nn.PairwiseDistance`` L1 and L2 (summed over dimensions, eps 1e-6) and cosine; metrics
+  re-normalised — with ``nn.PairwiseDistance(centroid, generated)`` L1 and L2 (summed over dimensions of
+  ``centroid - generated + 1e-6``, SF2F's argument order; version 3, where version 2 added the eps to
+  ``generated - centroid``) and cosine; metrics
   ``l1@centroid``, ``l2@centroid``, ``cosine@centroid``, ``angle_deg@centroid`` (SF2F has no per-image truth).
   SF2F scores every test identity here (its feature metrics use the whole dataset embedding, not the first
   100). Their judge is FaceNet; ours is the suite's, so only the convention, not the scale, carries over.
@@ -39,7 +41,7 @@ FEATURE = ProtocolSpec(
 
 FEATURE_SF2F = ProtocolSpec(
     name="feature-sf2f",
-    version=2,
+    version=3,
     task="feature",
     description="SF2F's rule: one mean generated embedding per identity vs its centroid (not re-normalised), L1/L2/cos",
     source=("Bai et al., SF2F, ACM MM 2022; BAI-Yeqi/SF2F_PyTorch utils/s2f_evaluator.py (S2fEvaluator.get_metrics: "

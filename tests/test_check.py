@@ -144,6 +144,6 @@ def test_a_judge_not_reproducible_across_cpus_is_checked_within_its_cis():
     from benchmark.reports.check import cpu_stable_judge
 
     assert not cpu_stable_judge({"judge": {"id": "sface-2021dec", "name": "sface"}})  # OpenCV DNN dispatch
-    assert cpu_stable_judge({"judge": {"id": "dlib-resnet-v1"}})  # the default judge, as old results record it
+    assert cpu_stable_judge({"judge": {"id": "dlib-resnet-v1"}})  # dlib, the default judge when old results were written
     assert cpu_stable_judge({"judge": {"id": "dlib-torch-resnet-v1", "name": "dlib-torch"}})
     assert cpu_stable_judge({"judge": {"id": "x", "name": "no-such-judge"}})  # unknown: the strict rule stays

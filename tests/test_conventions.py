@@ -49,7 +49,7 @@ def test_feature_sf2f_is_identity_weighted_against_the_unnormalised_centroid():
         g = unit(gen.vectors[[g_index[u.id] for u in manifest.utterances_of(ident.id)]]).mean(0)
         c = unit(real.vectors[[f_index[f.id] for f in manifest.faces_of(ident.id)]]).mean(0)
         cos.append(g @ c / np.linalg.norm(g) / np.linalg.norm(c))
-        l1.append(np.abs(c - g + 1e-6).sum())
+        l1.append(np.abs(c - g + 1e-6).sum())  # nn.PairwiseDistance(dataset_embedding, pred): centroid first
     assert out.scores["cosine@centroid"]["value"] == pytest.approx(np.mean(cos), abs=1e-5)
     assert out.scores["l1@centroid"]["value"] == pytest.approx(np.mean(l1), abs=1e-4)
     assert out.scores["cosine@centroid"]["n"] == 4  # one value per identity, not per utterance (12)

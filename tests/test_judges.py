@@ -31,16 +31,18 @@ def _face_like(seed: int = 0) -> np.ndarray:
 def test_a_misspelt_judge_gets_did_you_mean():
     with pytest.raises(BenchError, match=r"unknown judge 'dlib-torh'\. Did you mean 'dlib-torch'"):
         make_judge("dlib-torh")
-    with pytest.raises(BenchError, match="Known: dlib, dlib-torch, inception, sface"):
-        make_judge("facenet")
+    with pytest.raises(BenchError, match="Known: dlib, dlib-torch, facenet, facenet-128, inception, sface"):
+        make_judge("arcface")
 
 
 def test_registry_and_default():
     assert judges.JUDGES == {"dlib": "benchmark.judges.dlib_bin:DlibJudge",
                              "dlib-torch": "benchmark.judges.dlib_torch:DlibTorchJudge",
                              "sface": "benchmark.judges.sface:SFaceJudge",
+                             "facenet": "benchmark.judges.facenet:FaceNetJudge",
+                             "facenet-128": "benchmark.judges.facenet:FaceNet128Judge",
                              "inception": "benchmark.judges.inception:InceptionJudge"}
-    assert DEFAULT_JUDGE == "dlib"
+    assert DEFAULT_JUDGE == "dlib-torch"  # issue 22; dlib (dlib-bin) stays as the reference it is checked against
 
 
 EXPECTED = {"dlib": ("dlib-resnet-v1", "dlib "), "dlib-torch": ("dlib-torch-resnet-v1", "torch ")}
@@ -83,9 +85,9 @@ def test_an_unimportable_judge_is_listed_as_unavailable_not_a_crash(monkeypatch,
     assert main(["ls", "judges"]) == 0
     out = capsys.readouterr().out
     ghost = next(line for line in out.splitlines() if line.startswith("ghost"))
-    dlib = next(line for line in out.splitlines() if line.startswith("dlib"))
+    dlib = next(line for line in out.splitlines() if line.startswith("dlib "))
     assert "no: judge 'ghost' is not available" in ghost
-    assert "(default)" in dlib and "dlib-resnet-v1" in dlib and " 128 " in dlib and dlib.rstrip().endswith("yes")
+    assert "(default)" not in dlib and "dlib-resnet-v1" in dlib and " 128 " in dlib and dlib.rstrip().endswith("yes")
 
 
 def test_the_dlib_judge_runs_on_the_cpu_only():
@@ -93,7 +95,7 @@ def test_the_dlib_judge_runs_on_the_cpu_only():
         make_judge("dlib", device="cuda")
 
 
-def test_a_result_without_a_judge_name_was_scored_by_the_default_judge():
+def test_a_result_without_a_judge_name_was_scored_by_dlib_the_default_judge_then():
     assert judge_name_of({"id": "dlib-resnet-v1", "weights_sha256": "x"}) == "dlib"
     assert judge_name_of({"id": "sface-2021dec", "name": "sface"}) == "sface"
     assert judge_name_of({"id": "unknown-id"}) == "unknown-id"
@@ -225,15 +227,15 @@ def test_cache_entries_of_two_judges_never_mix(tmp_path):
 # --- result files, bench check, leaderboard ----------------------------------------------------------------------
 
 
-def test_result_paths_of_the_default_judge_are_unchanged_and_others_get_their_own():
+def test_result_paths_of_the_default_judge_have_no_suffix_and_others_get_their_own():
     from benchmark.engine.run import default_result_path
 
     assert default_result_path(Path("r"), "toy", "oracle", "stratified", 0) == \
         Path("r/toy/oracle/stratified-seed0.json")
-    assert default_result_path(Path("r"), "toy", "oracle", "stratified", 0, "dlib") == \
-        Path("r/toy/oracle/stratified-seed0.json")
     assert default_result_path(Path("r"), "toy", "oracle", "stratified", 0, "dlib-torch") == \
-        Path("r/toy/oracle/stratified-seed0-judge-dlib-torch.json")
+        Path("r/toy/oracle/stratified-seed0.json")
+    assert default_result_path(Path("r"), "toy", "oracle", "stratified", 0, "dlib") == \
+        Path("r/toy/oracle/stratified-seed0-judge-dlib.json")
 
 
 def _result(judge: dict, generator: str = "oracle", value: float = 0.9) -> dict:
@@ -272,8 +274,8 @@ def test_check_reruns_each_result_with_its_own_judge_and_filters_by_judge(tmp_pa
     from benchmark.reports.check import check
 
     root = tmp_path / "results"
-    for rel, result in (("toy/oracle/stratified-seed0.json", _result(OLD_DLIB)),
-                        ("toy/oracle/stratified-seed0-judge-dlib-torch.json", _result(TORCH, value=0.8))):
+    for rel, result in (("toy/oracle/stratified-seed0-judge-dlib.json", _result(OLD_DLIB)),
+                        ("toy/oracle/stratified-seed0.json", _result(TORCH, value=0.8))):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(json.dumps(result))
     calls = []
@@ -289,7 +291,7 @@ def test_check_reruns_each_result_with_its_own_judge_and_filters_by_judge(tmp_pa
     assert sorted(calls) == ["dlib", "dlib-torch"] and report.ok and len(report.files) == 2
     calls.clear()
     report = check(root, judge="dlib-torch", log=lines.append)
-    assert calls == ["dlib-torch"] and list(report.files) == ["toy/oracle/stratified-seed0-judge-dlib-torch.json"]
+    assert calls == ["dlib-torch"] and list(report.files) == ["toy/oracle/stratified-seed0.json"]
     assert "skipped 1 result file(s) of other judges (--judge dlib-torch)" in lines
     with pytest.raises(BenchError, match="no stored result .* --judge sface"):
         check(root, judge="sface", log=lines.append)
@@ -304,13 +306,13 @@ def test_leaderboard_keeps_one_table_per_judge():
                ("c.json", _result({**OLD_DLIB, "name": "dlib"}, "mean-face", 0.5)),
                ("d.json", _result(TORCH, "mean-face", 0.95))]
     tables = build_tables(results)
-    assert [(t.judge, t.judge_id, [r.generator for r in t.rows]) for t in tables] == [
-        ("dlib", "dlib-resnet-v1", ["oracle", "mean-face"]),
-        ("dlib-torch", "dlib-torch-resnet-v1", ["mean-face", "oracle"])]
-    assert [t.slug for t in tables] == ["stratified", "stratified--judge-dlib-torch"]
+    assert [(t.judge, t.judge_id, [r.generator for r in t.rows]) for t in tables] == [  # the default judge first
+        ("dlib-torch", "dlib-torch-resnet-v1", ["mean-face", "oracle"]),
+        ("dlib", "dlib-resnet-v1", ["oracle", "mean-face"])]
+    assert [t.slug for t in tables] == ["stratified", "stratified--judge-dlib"]
     files = render(tables, {}, "results", len(results))
     assert set(files) == {"README.md", "tables/toy/stratified.md", "tables/toy/stratified.csv",
-                          "tables/toy/stratified--judge-dlib-torch.md", "tables/toy/stratified--judge-dlib-torch.csv",
+                          "tables/toy/stratified--judge-dlib.md", "tables/toy/stratified--judge-dlib.csv",
                           "tables/judge-agreement.md", "tables/judge-agreement.csv"}  # 2 generators: n < 3, no τ
-    assert "— judge: dlib (dlib-resnet-v1)" in files["tables/toy/stratified.md"]
-    assert "— judge: dlib-torch (dlib-torch-resnet-v1)" in files["tables/toy/stratified--judge-dlib-torch.md"]
+    assert "— judge: dlib-torch (dlib-torch-resnet-v1)" in files["tables/toy/stratified.md"]
+    assert "— judge: dlib (dlib-resnet-v1)" in files["tables/toy/stratified--judge-dlib.md"]

@@ -263,7 +263,7 @@ def test_mean_face_fd_is_at_least_the_trace_of_the_real_covariance(vox1_mini):
     from benchmark.judges.cache import EmbeddingCache
     from benchmark.data.datasets import dataset_spec, load_dataset
     from benchmark.engine.run import embed_real_faces, resolve_specs, run
-    from benchmark.judges import make_judge
+    from benchmark.judges import DEFAULT_JUDGE, make_judge
     from benchmark.settings import cache_dir
     from benchmark.tasks import get_task
     from conftest import MINI_SPLIT
@@ -274,7 +274,7 @@ def test_mean_face_fd_is_at_least_the_trace_of_the_real_covariance(vox1_mini):
     cache = EmbeddingCache(cache_dir() / "embeddings.sqlite")  # the run above cached these faces
     try:
         faces = sorted(get_task("realism").faces_needed(manifest, spec), key=lambda f: f.id)
-        real = embed_real_faces(make_judge("dlib", cache=cache), faces, progress=False)
+        real = embed_real_faces(make_judge(DEFAULT_JUDGE, cache=cache), faces, progress=False)
     finally:
         cache.close()
     feats = realism.unit_rms_features(torch.from_numpy(real.vectors)).numpy()
@@ -282,4 +282,4 @@ def test_mean_face_fd_is_at_least_the_trace_of_the_real_covariance(vox1_mini):
     fd = r["scores"]["fd"]
     assert r["scores"]["fd"]["n_real"] == len(real.ids) and fd["n"] == r["trials"]["probes"]
     assert fd["value"] >= trace * (1 - 1e-9)
-    assert r["info"]["embedding_dim"] == 128 and r["judge"]["id"] == "dlib-resnet-v1"
+    assert r["info"]["embedding_dim"] == 128 and r["judge"]["id"] == "dlib-torch-resnet-v1"

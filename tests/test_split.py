@@ -78,7 +78,7 @@ def _result(split: str, generator: str, value: float) -> dict:
     spec["probe_split"] = split
     return {"dataset": {"id": "vox1-mini", "synthetic": False}, "evaluated_split": split, "seed": 0,
             "protocol": {"name": "unstratified", "version": spec["version"], "spec": spec},
-            "generator": {"name": generator}, "judge": {"id": "dlib-resnet-v1", "weights_sha256": "0" * 64},
+            "generator": {"name": generator}, "judge": {"id": "dlib-torch-resnet-v1", "name": "dlib-torch", "weights_sha256": "0" * 64},
             "trials": {"sha256": split}, "created": "2026-01-01",
             "scores": {"accuracy": {"value": value, "ci95": [value - 0.1, value + 0.1], "n": 10,
                                     "n_identities": 3}}}

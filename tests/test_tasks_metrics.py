@@ -298,8 +298,8 @@ def test_feature_task_equals_naive_loop(name):
 def test_feature_sf2f_differs_from_feature_only_where_the_spec_says():
     a, b = get_protocol("feature").to_dict(), get_protocol("feature-sf2f").to_dict()
     diff = {k for k in a if a[k] != b[k]}
-    assert diff == {"name", "description", "source", "normalise_centroid", "distance_eps", "ground_truth",
-                    "trials_per_probe", "probe_unit"}
+    assert diff == {"name", "version", "description", "source", "normalise_centroid", "distance_eps", "ground_truth",
+                    "trials_per_probe", "probe_unit"}  # version: feature-sf2f v3 (SF2F's eps order), feature v2
 
 
 def test_consistency_task_equals_naive_loop():

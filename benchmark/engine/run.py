@@ -219,9 +219,9 @@ def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
 def default_result_path(results_dir: Path, dataset: str, model_name: str, protocol: str, seed: int,
                         judge: str = DEFAULT_JUDGE) -> Path:
     """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge
-    (``benchmark.judges.DEFAULT_JUDGE``: the names results had before judges were plug-ins), and
-    ``<protocol>-seed<seed>-judge-<judge>.json`` for any other, so that two judges' results never overwrite
-    each other. Names pass ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
+    (``benchmark.judges.DEFAULT_JUDGE``, dlib-torch since issue 22), and ``<protocol>-seed<seed>-judge-<judge>.json``
+    for any other (``dlib`` included), so that two judges' results never overwrite each other. Names pass
+    ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
     from benchmark.safety import path_component
 
     suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{path_component(judge, 'judge name')}"

@@ -5,10 +5,14 @@ made by name with ``make_judge`` from one explicit registry, ``JUDGES`` (name ->
 lazily), as generators are (``benchmark.registry``); outside packages add judges through the entry-point group
 ``voice2face_bench.judges`` (``name = "package.module:Class"``). A wrong name gets a "did you mean" error.
 
-- ``dlib`` (the default, ``benchmark.judges.dlib_bin.DlibJudge``, id "dlib-resnet-v1"): dlib-bin on the CPU.
-- ``dlib-torch`` (``benchmark.judges.dlib_torch.DlibTorchJudge``, id "dlib-torch-resnet-v1"): the same network
-  in torch (weights read by ``benchmark.judges.dlib_dat``), chips and embeddings batched on any device.
+- ``dlib-torch`` (the default since issue 22, ``benchmark.judges.dlib_torch.DlibTorchJudge``, id
+  "dlib-torch-resnet-v1"): dlib's face-recognition ResNet in torch (weights read by ``benchmark.judges.dlib_dat``),
+  chips and embeddings batched on any device.
+- ``dlib`` (``benchmark.judges.dlib_bin.DlibJudge``, id "dlib-resnet-v1"): the same network run by dlib-bin on the
+  CPU, the reference dlib-torch is checked against (tests/test_dlib_torch.py); the default until issue 22.
 - ``sface`` (``benchmark.judges.sface.SFaceJudge``, id "sface-2021dec"): OpenCV Zoo's SFace with YuNet.
+- ``facenet`` / ``facenet-128`` (``benchmark.judges.facenet.FaceNetJudge``, id "facenet-vggface2-20180402"): SF2F's
+  evaluator, FaceNet with facenet-pytorch's VGGFace2 weights (a file the user provides) at 64 / 128 px.
 
 Every judge class takes the keyword arguments ``cache`` (``benchmark.judges.cache.EmbeddingCache`` or None),
 ``device`` (str) and ``batch_size`` (int, or None for its default).
@@ -22,26 +26,31 @@ from importlib.metadata import entry_points
 from benchmark.errors import BenchError
 from benchmark.judges.base import Embeddings, Judge, JudgeInfo
 
-__all__ = ["DEFAULT_JUDGE", "DEFAULT_JUDGE_ID", "ENTRY_POINT_GROUP", "JUDGES", "Embeddings", "Judge", "JudgeInfo",
+__all__ = ["DEFAULT_JUDGE", "ENTRY_POINT_GROUP", "LEGACY_JUDGE_ID", "JUDGES", "Embeddings", "Judge", "JudgeInfo",
            "JudgeStatus", "judge_class", "judge_name_of", "judge_names", "judge_status", "make_judge"]
 
 JUDGES: dict[str, str] = {
     "dlib": "benchmark.judges.dlib_bin:DlibJudge",
     "dlib-torch": "benchmark.judges.dlib_torch:DlibTorchJudge",
     "sface": "benchmark.judges.sface:SFaceJudge",
+    # SF2F's evaluator (FaceNet, facenet-pytorch's VGGFace2 weights): unavailable until the weights file is present
+    # (``python -m benchmark.judges.facenet_weights`` or $VOICE2FACE_FACENET_WEIGHTS; benchmark/judges/facenet.py)
+    "facenet": "benchmark.judges.facenet:FaceNetJudge",
+    "facenet-128": "benchmark.judges.facenet:FaceNet128Judge",
     # a hook, not a face judge: a user-supplied, sha256-checked TorchScript Inception file (FID/KID in Inception's
     # space for the realism protocol); unavailable until $VOICE2FACE_INCEPTION_PT and _SHA256 are set
     "inception": "benchmark.judges.inception:InceptionJudge",
 }
 """Built-in judges: registry name -> "module:Class"."""
 
-DEFAULT_JUDGE = "dlib"
-"""The judge a run uses unless told otherwise; its results keep the file names they had before judges were
-plug-ins (``benchmark.engine.run.default_result_path``) and its cache keys are unchanged."""
+DEFAULT_JUDGE = "dlib-torch"
+"""The judge a run uses unless told otherwise (issue 22: dlib's network in torch, batched on any device; ``dlib``,
+dlib-bin, was the default before). Its results are written without a judge suffix
+(``benchmark.engine.run.default_result_path``); every other judge's, ``dlib``'s included, with ``-judge-<name>``."""
 
-DEFAULT_JUDGE_ID = "dlib-resnet-v1"
-"""``info.id`` of the default judge (``DlibJudge.name``): results written before the registry recorded only the id,
-and all of them were scored by this judge (``judge_name_of``)."""
+LEGACY_JUDGE_ID = "dlib-resnet-v1"
+"""``info.id`` of ``dlib`` (``DlibJudge.name``): results written before the registry recorded a judge's name record
+only this id, and all of them were scored by ``dlib`` (``judge_name_of``)."""
 
 ENTRY_POINT_GROUP = "voice2face_bench.judges"
 
@@ -107,12 +116,12 @@ def judge_name_of(judge: dict) -> str:
     """The registry name of the judge a result records (``result["judge"]``).
 
     Results record ``name`` since judges became plug-ins; a result without it predates them and was scored by
-    the default judge, whose id it holds (``DEFAULT_JUDGE_ID``). Any other id without a name is returned as is
-    (``make_judge`` will then refuse it with a "did you mean").
+    ``dlib`` (dlib-bin, the default then), whose id it holds (``LEGACY_JUDGE_ID``). Any other id without a name is
+    returned as is (``make_judge`` will then refuse it with a "did you mean").
     """
     if judge.get("name"):
         return str(judge["name"])
-    return DEFAULT_JUDGE if judge.get("id") == DEFAULT_JUDGE_ID else str(judge.get("id", ""))
+    return "dlib" if judge.get("id") == LEGACY_JUDGE_ID else str(judge.get("id", ""))
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ with the stored one:
   inside the other's interval — and the counts must be equal.
 
 The judge is part of a result's identity: each result is re-scored with the judge it records (``judge.name``, a
-``benchmark.judges`` registry name; results written before judges were plug-ins record only the id of the
-default judge, ``benchmark.judges.judge_name_of``) on the judge device it records, never with another. If the
+``benchmark.judges`` registry name; results written before judges were plug-ins record only the id of
+``dlib``, the default judge then: ``benchmark.judges.judge_name_of``) on the judge device it records, never with another. If the
 re-run's judge is not the stored one (another ``judge.id``), nothing is compared: the result fails with
 "different judge". ``--judge NAME`` checks only the results of that judge (the others are skipped and counted).
 
@@ -146,8 +146,8 @@ def select(paths: Sequence[Path], results: Sequence[dict], names: Sequence[str],
 
 def judge_device_of(stored: dict, device: str | None) -> str:
     """The device a stored result's judge re-runs on: the one it records ("cpu" for results that record none);
-    ``device`` (``bench check --device``) moves a judge that ran elsewhere than the CPU, never a CPU judge (the
-    default judge, dlib-bin, runs on the CPU only)."""
+    ``device`` (``bench check --device``) moves a judge that ran elsewhere than the CPU, never a CPU judge (a
+    result scored on the CPU is re-scored there: ``dlib``, dlib-bin, runs nowhere else)."""
     recorded = stored.get("judge", {}).get("device", "cpu")
     return device if device is not None and recorded != "cpu" else recorded
 

@@ -88,8 +88,10 @@ def feature_values(gen: torch.Tensor, true: torch.Tensor, centroid: torch.Tensor
     out = {}
     for suffix, ref in (("", true), ("@centroid", centroid)):
         cos = cosine_similarity_rows(gen, ref)  # [N]
-        out[f"l1{suffix}"] = l1_distance_rows(gen, ref, spec.l1_reduction, spec.distance_eps)  # [N]
-        out[f"l2{suffix}"] = l2_distance_rows(gen, ref, spec.l2_reduction, spec.distance_eps)  # [N]
+        # |ref - gen + eps|: SF2F's argument order (nn.PairwiseDistance(dataset_embedding, pred_img_embedding)), which
+        # matters only where eps != 0
+        out[f"l1{suffix}"] = l1_distance_rows(ref, gen, spec.l1_reduction, spec.distance_eps)  # [N]
+        out[f"l2{suffix}"] = l2_distance_rows(ref, gen, spec.l2_reduction, spec.distance_eps)  # [N]
         out[f"cosine{suffix}"] = cos
         out[f"angle_deg{suffix}"] = angle_degrees(cos)  # [N]
     return out
