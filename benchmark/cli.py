@@ -170,9 +170,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         rows = [[n, get_protocol(n).version, get_protocol(n).description, get_protocol(n).source] for n in PROTOCOLS]
         print(tabulate(rows, headers=["protocol", "version", "what", "source"]))
     else:
-        from benchmark.data.datasets import DATASETS
+        from benchmark.data.datasets import dataset_rows
 
-        print(tabulate([[n, d] for n, d in DATASETS.items()], headers=["dataset", "what"]))
+        print(tabulate(dataset_rows(), headers=["dataset", "train", "validation", "test", "what"]))
     return 0
 
 
@@ -224,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ls)
 
     add_results_commands(sub, DEFAULT_DATASET)
+
+    from benchmark.cli_datasets import add_dataset_commands
+
+    add_dataset_commands(sub)
 
     from baselines.train import add_parser as add_train_parser
 

@@ -415,7 +415,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
     partial = completeness(manifest)
     if partial:
         stage(f"WARNING: dataset {dataset} is a {partial['note']}")
-    specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # e.g. vox1-s2f: VoxCeleb1-crop gallery
+    specs = [dataset_spec(spec, manifest) for spec in specs]  # e.g. vox1-s2f: VoxCeleb1-crop gallery
     if specs and getattr(factory, "SHOWS_PROBE_CLIP_FACE", False) and specs[0].gallery_source == "voxceleb":
         manifest = drop_single_face_identities(manifest, "voxceleb", getattr(factory, "__name__", model))
     tasks = {spec.name: get_task(spec.task) for spec in specs}

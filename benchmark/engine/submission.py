@@ -538,7 +538,7 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
     judge = judge or DEFAULT_JUDGE
     judge_class(judge)  # refused before any work
     manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir, progress=progress)
-    specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # as run_many does (vox1-s2f's gallery)
+    specs = [dataset_spec(spec, manifest) for spec in specs]  # as run_many does (vox1-s2f's gallery)
     tasks = {spec.name: get_task(spec.task) for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
         raise BenchError("protocols with different gallery sources cannot share one run; export them separately.")
