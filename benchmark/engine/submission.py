@@ -426,7 +426,8 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
             ``allow_missing`` with a protocol whose task cannot score a failed face.
         BenchError: as ``run_many``.
     """
-    from benchmark.engine.run import default_result_path, expand_protocols, run_many
+    from benchmark.data.identity import dataset_folder_hint, result_folder
+    from benchmark.engine.run import default_result_path, evaluated_spec, expand_protocols, run_many
     from benchmark.judges import DEFAULT_JUDGE, judge_class
     from benchmark.registry import MODELS
     from benchmark.results.io import write_result
@@ -446,7 +447,8 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
     if write:
         check_outputs(out, results_dir)
         for spec in specs if not out else []:
-            check_out_file(default_result_path(results_dir, dataset, name, spec.name, seed, judge),
+            check_out_file(default_result_path(results_dir, dataset_folder_hint(dataset), name, spec.name, seed, judge,
+                                               evaluated_spec(spec, split).probe_split),
                            fix="Move it away or pass another --results-dir.")
     if allow_missing:
         refused = [f"{s.name} (task {s.task})" for s in specs if not _task_accepts_failures(s.task)]
@@ -495,8 +497,10 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
             "failure_rule": "every trial of a missing or unreadable face counts as wrong" if failed else "",
         }
         if write:
-            path = Path(out) if out else default_result_path(Path(results_dir), result["dataset"]["id"], name,
-                                                             result["protocol"]["name"], seed, judge)
+            path = Path(out) if out else default_result_path(Path(results_dir),
+                                                             result_folder(result["dataset"]["identity"]), name,
+                                                             result["protocol"]["name"], seed, judge,
+                                                             result["evaluated_split"])
             write_result(path, result)
             result["path"] = str(path)
     return results
