@@ -8,7 +8,7 @@ import sys
 from benchmark.errors import BenchError
 from benchmark.engine.preflight import non_negative_int, positive_int
 
-RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<model>/<protocol>-seed<seed>.json, with "
+RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<split>/<model>/<protocol>-seed<seed>.json, with "
                     "-judge-<judge> before .json for a judge other than the default (default "
                     "$VOICE2FACE_RESULTS_DIR or ./results; the committed leaderboard's folder, leaderboards/results, "
                     "only when named)")
@@ -107,6 +107,15 @@ def print_result(result: dict) -> None:
     print(f"time {result['timing']['total_s']:.1f} s; result written to {result.get('path')}")
 
 
+def nothing_scored(results: list[dict]) -> int:
+    """2 (with every reason on stderr) when every protocol of a run was skipped and nothing was scored, else 0."""
+    if results and all("skipped" in r for r in results):
+        reasons = "\n  ".join(f"{r['protocol']['name']}: {r['skipped']}" for r in results)
+        print(f"bench: error: nothing was scored; every protocol was skipped:\n  {reasons}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.engine.run import run_many
 
@@ -128,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print()
     if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
-    return 0
+    return nothing_scored(results)
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
@@ -271,7 +280,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print()
     if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
-    return 0
+    return nothing_scored(results)
 
 
 def score_command(args: argparse.Namespace) -> str:

@@ -193,7 +193,7 @@ def test_results_dir_under_a_file_is_refused_before_any_work(tiny, gens, tmp_pat
 
 def test_existing_result_path_that_is_a_folder_is_refused_before_generation(tiny, gens, tmp_path):
     results = tmp_path / "results"
-    (results / "vox1-mini" / "good" / "unstratified-seed0.json").mkdir(parents=True)
+    (results / "vox1-mini" / "test" / "good" / "unstratified-seed0.json").mkdir(parents=True)
     code, _, err = bench("run", "--model", f"{gens}:Good", "--protocol", "unstratified", "--dataset", "vox1-mini",
                          "--data-root", str(tiny), "--results-dir", str(results), "--quiet")
     assert code == 2 and "unstratified-seed0.json is an existing folder" in err

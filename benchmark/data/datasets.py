@@ -192,7 +192,26 @@ def load_dataset(name: str, data_root: str | os.PathLike[str] | None = None,
         return loaded if isinstance(loaded, Manifest) else read_manifest(loaded)
     if name not in DATASETS:
         lookup(name, {**DATASETS, **plugins}, "dataset")
-    return load_vox1_layout(dataset_root(name, data_root, data_dir_override, progress), name)
+    root = dataset_root(name, data_root, data_dir_override, progress)
+    refuse_parent_folder(root, name)
+    return load_vox1_layout(root, name)
+
+
+def refuse_parent_folder(root: Path, name: str) -> None:
+    """Refuse a root that is the *parent* of a dataset folder (``--data-root data`` for ``data/vox1-s2f``) with the
+    right fix, instead of asking for a metadata file that is one level down.
+
+    Raises:
+        DataError: ``root`` has no ``vox1_meta.csv`` but a sub-folder has one (the message names it).
+    """
+    if (root / "vox1_meta.csv").is_file() or not root.is_dir():
+        return
+    below = sorted(p.parent for p in root.glob("*/vox1_meta.csv"))
+    if below:
+        best = next((p for p in below if p.name == name), below[0])
+        raise DataError(f"{root} is not a dataset folder but holds {len(below)}: "
+                        f"{', '.join(p.name for p in below)}. Pass --data-root {best} (the dataset's own folder), "
+                        f"or --data-dir {root} (the folder holding <dataset>/ folders).")
 
 
 def root_label(name: str, data_root: str | os.PathLike[str] | None = None,

@@ -229,7 +229,8 @@ def default_result_path(results_dir: Path, dataset: str, model_name: str, protoc
         return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
     suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{safe(judge)}"
-    folder = Path(results_dir) / safe(dataset) / (safe(split) if split else "")
+    split_part = split if split and set(split) <= set("abcdefghijklmnopqrstuvwxyz+") else safe(split or "")
+    folder = Path(results_dir) / safe(dataset) / split_part  # "validation+test" kept as the result records it
     return folder / safe(model_name) / f"{protocol}-seed{seed}{suffix}.json"
 
 
