@@ -9,9 +9,9 @@ import time
 
 
 def cmd_dataset_validate(args: argparse.Namespace) -> int:
-    from benchmark.data.validate import format_report, validate_manifest
+    from benchmark.data.validate import format_report, validate_dataset
 
-    report = validate_manifest(args.path)
+    report = validate_dataset(args.path, args.data_root, args.data_dir)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 1 if report["problems"] else 0
 
@@ -56,7 +56,9 @@ def add_dataset_commands(sub) -> None:
     p = sub.add_parser("dataset", help="check a dataset manifest, or write one from a known layout")
     dsub = p.add_subparsers(dest="dataset_command", required=True)
     v = dsub.add_parser("validate", help="report missing or duplicate files, unknown labels and counts per split")
-    v.add_argument("path", help="manifest.json or the folder holding it")
+    v.add_argument("path", help="manifest.json or the folder holding it, or a dataset name (bench ls datasets)")
+    v.add_argument("--data-root", help="the dataset's own directory (a dataset name only)")
+    v.add_argument("--data-dir", help="folder holding <dataset>/ directories (a dataset name only)")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.set_defaults(func=cmd_dataset_validate)
     c = dsub.add_parser("convert", help="write a manifest from one of the field's layouts",

@@ -66,3 +66,29 @@ def format_report(report: dict) -> str:
     else:
         lines.append("no problems found")
     return "\n".join(lines)
+
+
+def validate_dataset(name: str, data_root=None, data_dir=None) -> dict:
+    """``validate_manifest``'s report for a manifest path, or for a registered dataset or plug-in by loading it (its
+    loader raises on what a manifest lists as problems, so "problems" is empty when it loads).
+
+    Raises:
+        DataError: the data is missing or malformed (the loader's message); BenchError: an unknown name.
+    """
+    from benchmark.data.datasets import load_dataset
+    from benchmark.data.identity import label_sources
+    from benchmark.data.manifest_io import looks_like_manifest
+
+    if looks_like_manifest(name) and not data_root and not data_dir:
+        return validate_manifest(name)
+    manifest = load_dataset(name, data_root=data_root, data_dir_override=data_dir, progress=False)
+    summary = manifest.summary()
+    counts = {s: {**summary[s], **label_sources(manifest, s)} for s in SPLITS}
+    for c in counts.values():
+        c.setdefault("gender", {})
+        c.setdefault("age", {})
+    from benchmark.data.identity import REGISTERED_RULES
+
+    return {"manifest": manifest.root, "name": manifest.dataset_id,
+            "split_rule": manifest.split_rule or REGISTERED_RULES.get(manifest.dataset_id, ""), "problems": [],
+            "counts": counts, "excluded": manifest.excluded}
