@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import stored_result
 from benchmark.data.identity import (data_heading, data_key, dataset_identity, label_sources, published_key,
                                      result_folder)
 from benchmark.data.manifest import Face, Identity, Manifest, Utterance
@@ -46,7 +47,7 @@ def test_stored_results_without_identity_keep_their_key():
         result = json.loads(path.read_text())
         assert data_key(result)[0] == result["dataset"]["id"]
         break
-    stored = json.loads((REPO / "leaderboards/results/vox1-s2f/speech2face-released/stratified-seed0.json").read_text())
+    stored = json.loads(stored_result("speech2face-released", "stratified").read_text())
     assert data_key(stored) == ("vox1-s2f", "registered", "all")
     assert data_key(_result(None, partial={"note": "x"})) == ("lab", SHA, "test")
 

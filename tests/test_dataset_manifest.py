@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import stored_result
 from PIL import Image
 
 from benchmark.cli import main
@@ -124,7 +125,7 @@ def test_vox1_s2f_manifest_equals_the_registered_dataset(vox1_s2f, tmp_path):
 def test_vox1_s2f_scored_through_its_manifest_gives_the_stored_numbers(vox1_s2f, tmp_path):
     """`bench score` of the released Speech2Face outputs with --dataset <manifest>: the same trials (sha256) and the
     same numbers as the stored result of the registered dataset."""
-    stored = json.loads((REPO / "leaderboards/results/vox1-s2f/speech2face-released/stratified-seed0.json").read_text())
+    stored = json.loads(stored_result("speech2face-released", "stratified").read_text())
     assert main(["dataset", "convert", "vox1-s2f", str(vox1_s2f), "--out", str(tmp_path / "m")]) == 0
     out = tmp_path / "r.json"
     assert main(["score", "--faces", str(vox1_s2f / "speech2face" / "v2f-exg0.0"), "--name", "speech2face-released",

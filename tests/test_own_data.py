@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import stored_result
 
 from benchmark.cli import main
 
@@ -67,8 +68,7 @@ def test_model_labels_agree_with_vox1_meta_mostly(clip_world, vox1_s2f):
         video_owner[f"{video}_{stem}"] = meta[vid]["Gender"].lower()
     rows = list(csv.DictReader(open(clip_world / "manifest" / "identities.csv", encoding="utf-8")))
     agree = sum(r["gender"] == video_owner[r["id"]] for r in rows) / len(rows)
-    stored = json.loads((Path(__file__).resolve().parents[1] / "leaderboards/results/vox1-s2f/oracle/"
-                         "gender-seed0.json").read_text())["scores"]["real_face_accuracy"]["ci95"]
+    stored = json.loads(stored_result("oracle", "gender").read_text())["scores"]["real_face_accuracy"]["ci95"]
     assert stored[0] - 0.05 <= agree <= 1.0
 
 
