@@ -173,9 +173,10 @@ class FolderScan:
                     lines.append(f"    ... and {len(items) - LIST_LIMIT} more")
         unused = sum(why.startswith("an utterance of the dataset") for _, why in self.extra)
         if unused:
-            lines.append(f"{unused} extra file(s) are faces of this dataset's utterances outside the evaluated split: "
-                         "to score them too, name the split with --split (e.g. --split all, or validation+test); "
-                         "do not delete them.")
+            lines.append(f"{unused} extra file(s) are faces of this dataset's utterances that this run does not probe "
+                         "(outside the evaluated split, or not used by these protocols): to score them too, name the "
+                         "split with --split (e.g. --split all, or validation+test) or add the protocols that use "
+                         "them; do not delete them.")
         fix = "Remove extra files" if not unused else "Remove the other extra files" if len(self.extra) > unused else ""
         allow = "--allow-missing scores missing and unreadable faces as failed trials."
         fix = (fix + ("." if allow_missing else "; " + allow)) if fix else ("" if allow_missing else allow[:1].upper()
