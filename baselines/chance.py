@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from baselines.common import first_nonblank, seeded_order, training_faces
+from baselines.common import first_nonblank, pool_flag, seeded_order, training_faces
 from benchmark.errors import BenchError
 from benchmark.data.images import is_blank
 from benchmark.generators.base import GeneratorContext, GeneratorMeta, utterance_seed
@@ -29,7 +29,9 @@ class MeanFaceGenerator:
         self.image_size = int(image_size)
         acc = np.zeros((self.image_size, self.image_size, 3), dtype=np.float64)  # [S, S, 3]
         used = 0
-        for face in training_faces(ctx):
+        pool = training_faces(ctx)
+        flag = pool_flag(ctx, pool, "mean-face")
+        for face in pool:
             image = ctx.load_face(face)
             if not is_blank(image):
                 acc += square_resize(image, self.image_size)
@@ -41,7 +43,7 @@ class MeanFaceGenerator:
             name="mean-face", image_size=self.image_size, reference="chance",
             training_datasets=(ctx.manifest.dataset_id,), holdout_rule=HOLDOUT_RULE,
             citation="reference: per-pixel mean of the training faces",
-            notes=f"mean of {used} non-blank training faces",
+            notes=(f"{flag}; " if flag else "") + f"mean of {used} non-blank training faces",
         )
 
     def generate(self, waveforms: torch.Tensor, lengths: torch.Tensor, utterance_ids: Sequence[str]) -> torch.Tensor:
@@ -60,6 +62,7 @@ class RandomFaceGenerator:
             name="random-face", image_size=self.image_size, reference="chance",
             training_datasets=(ctx.manifest.dataset_id,), holdout_rule=HOLDOUT_RULE,
             citation="reference: a training face drawn at random per utterance",
+            notes=pool_flag(ctx, self.faces, "random-face"),
         )
 
     def generate(self, waveforms: torch.Tensor, lengths: torch.Tensor, utterance_ids: Sequence[str]) -> torch.Tensor:

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from baselines.common import training_faces
+from baselines.common import pool_flag, training_faces
 from benchmark.errors import BenchError
 from benchmark.generators.base import GeneratorContext, GeneratorMeta
 from benchmark.data.heldout import HOLDOUT_RULE
@@ -120,11 +120,13 @@ class NearestVoiceGenerator:
             if image is None:
                 raise BenchError(f"nearest-voice: training identity {speaker} has no non-blank face.")
             self.faces.append(square_resize(image, self.image_size))
+        flag = pool_flag(ctx, training_faces(ctx), "nearest-voice")
         self.meta = GeneratorMeta(
             name="nearest-voice", image_size=self.image_size, weights_sha256=self.encoder.weights_sha256,
             training_datasets=(ctx.manifest.dataset_id,), holdout_rule=HOLDOUT_RULE,
             citation="reference: the face of the nearest training speaker by resemblyzer speaker embedding",
-            notes=(f"face model: none (a real training face); speaker model: resemblyzer 0.1.4 GE2E; "
+            notes=(f"{flag}; " if flag else "")
+            + (f"face model: none (a real training face); speaker model: resemblyzer 0.1.4 GE2E; "
                    f"{len(self.speakers)} training speakers, {len(utts)} voices"),
         )
 

@@ -9,7 +9,7 @@ import sys
 from benchmark.errors import BenchError
 from benchmark.engine.preflight import non_negative_int, positive_int
 
-RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<model>/<protocol>-seed<seed>.json, with "
+RESULTS_DIR_HELP = ("folder for result JSON files, as <dir>/<dataset>/<split>/<model>/<protocol>-seed<seed>.json, with "
                     "-judge-<judge> before .json for a judge other than the default (default "
                     "$VOICE2FACE_RESULTS_DIR or ./results; the committed leaderboard's folder, leaderboards/results, "
                     "only when named)")
@@ -108,6 +108,15 @@ def print_result(result: dict) -> None:
     print(f"time {result['timing']['total_s']:.1f} s; result written to {result.get('path')}")
 
 
+def nothing_scored(results: list[dict]) -> int:
+    """2 (with every reason on stderr) when every protocol of a run was skipped and nothing was scored, else 0."""
+    if results and all("skipped" in r for r in results):
+        reasons = "\n  ".join(f"{r['protocol']['name']}: {r['skipped']}" for r in results)
+        print(f"bench: error: nothing was scored; every protocol was skipped:\n  {reasons}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.engine.run import run_many
 
@@ -129,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print()
     if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
-    return _unsaved(results)
+    return _unsaved(results) or nothing_scored(results)
 
 
 def _unsaved(results: list[dict]) -> int:
@@ -185,9 +194,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         rows = [[n, get_protocol(n).version, get_protocol(n).description, get_protocol(n).source] for n in PROTOCOLS]
         print(tabulate(rows, headers=["protocol", "version", "what", "source"]))
     else:
-        from benchmark.data.datasets import DATASETS
+        from benchmark.data.datasets import dataset_rows
 
-        print(tabulate([[n, d] for n, d in DATASETS.items()], headers=["dataset", "what"]))
+        print(tabulate(dataset_rows(), headers=["dataset", "train", "validation", "test", "what"]))
     return 0
 
 
@@ -240,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_results_commands(sub, DEFAULT_DATASET)
 
+    from benchmark.cli_datasets import add_dataset_commands
+
+    add_dataset_commands(sub)
+
     from baselines.train import add_parser as add_train_parser
 
     add_train_parser(sub)
@@ -282,7 +295,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print()
     if any(r.get("dataset", {}).get("synthetic") for r in results):
         print(TOY_WARNING)
-    return _unsaved(results)
+    return _unsaved(results) or nothing_scored(results)
 
 
 def score_command(args: argparse.Namespace) -> str:

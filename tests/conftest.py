@@ -55,3 +55,12 @@ def vox1_s2f() -> Path:
     """Path of the vox1-s2f sample (130 VoxCeleb1 identities with the released Speech2Face outputs); skips (or
     fails under VOICE2FACE_REQUIRE_REAL_DATA=1) when absent."""
     return real_sample("vox1-s2f", "speech2face")
+
+
+def stored_result(model: str, protocol: str, dataset: str = "vox1-s2f") -> Path:
+    """The stored result ``leaderboards/results/<dataset>/[<split>/]<model>/<protocol>-seed0.json`` (default judge), in
+    the layout before or after the split joined the result path (``benchmark.engine.run.default_result_path``)."""
+    root = Path(__file__).resolve().parents[1] / "leaderboards" / "results" / dataset
+    found = sorted(p for p in root.rglob(f"{protocol}-seed0.json") if p.parent.name == model)
+    assert len(found) == 1, f"expected one stored {model}/{protocol} result under {root}, found {found}"
+    return found[0]

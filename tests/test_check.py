@@ -45,20 +45,20 @@ def test_unedited_fresh_results_pass(results, vox1_mini, capsys):
 
 
 def test_a_value_edited_beyond_its_ci_fails_with_a_diff_table(results, vox1_mini, capsys):
-    path = results / "vox1-mini" / "mean-face" / "stratified-seed0.json"
+    path = results / "vox1-mini" / MINI_SPLIT / "mean-face" / "stratified-seed0.json"
     edit(path, lambda r: r["scores"]["accuracy"].update(value=r["scores"]["accuracy"]["ci95"][1] + 0.05))
     for tolerance in ("auto", "ci"):
         report = check(results, ["mean-face"], data_root=vox1_mini, tolerance=tolerance, log=lambda line: None)
         assert not report.ok
         assert [(f.path, f.metric, f.stratum) for f in report.failures] == [
-            ("vox1-mini/mean-face/stratified-seed0.json", "accuracy", "all")]
+            (f"vox1-mini/{MINI_SPLIT}/mean-face/stratified-seed0.json", "accuracy", "all")]
     assert main(["check", "mean-face", "--results-dir", str(results), "--data-root", str(vox1_mini), "--quiet"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "mean-face/stratified-seed0.json" in out and "stored 95% CI" in out
 
 
 def test_numeric_for_deterministic_runs_ci_otherwise(results, vox1_mini):
-    path = results / "vox1-mini" / "random-face" / "unstratified-seed0.json"
+    path = results / "vox1-mini" / MINI_SPLIT / "random-face" / "unstratified-seed0.json"
     value = json.loads(path.read_text())["scores"]["accuracy"]["value"]
     # float drift of another CPU (a relative 2e-5, as ATEN_CPU_CAPABILITY=default gives) is not a change ...
     edit(path, lambda r: r["scores"]["accuracy"].update(value=value * (1 + 2e-5)))
@@ -74,7 +74,7 @@ def test_numeric_for_deterministic_runs_ci_otherwise(results, vox1_mini):
 
 
 def test_changed_trials_fail_whatever_the_tolerance(results, vox1_mini):
-    path = results / "vox1-mini" / "random-face" / "stratified-seed0.json"
+    path = results / "vox1-mini" / MINI_SPLIT / "random-face" / "stratified-seed0.json"
     edit(path, lambda r: r["trials"].update(sha256="0" * 64))
     report = check(results, ["random-face"], data_root=vox1_mini, tolerance="ci", log=lambda line: None)
     assert [f.metric for f in report.failures] == ["trials sha256"]
@@ -84,13 +84,13 @@ def test_names_select_and_unknown_names_fail(results, vox1_mini):
     from benchmark.errors import BenchError
 
     report = check(results, ["mean-face"], data_root=vox1_mini, log=lambda line: None)
-    assert set(report.files) == {"vox1-mini/mean-face/stratified-seed0.json", "vox1-mini/mean-face/unstratified-seed0.json"}
+    assert set(report.files) == {f"vox1-mini/{MINI_SPLIT}/mean-face/stratified-seed0.json", f"vox1-mini/{MINI_SPLIT}/mean-face/unstratified-seed0.json"}
     with pytest.raises(BenchError, match="matches"):
         check(results, ["no-such-model"], log=lambda line: None)
 
 
 def test_a_result_that_cannot_be_rerun_fails(results, vox1_mini):
-    path = results / "vox1-mini" / "mean-face" / "stratified-seed0.json"
+    path = results / "vox1-mini" / MINI_SPLIT / "mean-face" / "stratified-seed0.json"
     edit(path, lambda r: r["generator"].update(spec="gone.py:Factory"))
     report = check(results, [str(path)], data_root=vox1_mini, log=lambda line: None)
     assert not report.ok and "cannot re-run" not in report.failures[0].note  # the reason itself is shown

@@ -193,7 +193,7 @@ def test_results_dir_under_a_file_is_refused_before_any_work(tiny, gens, tmp_pat
 
 def test_existing_result_path_that_is_a_folder_is_refused_before_generation(tiny, gens, tmp_path):
     results = tmp_path / "results"
-    (results / "vox1-mini" / "good" / "unstratified-seed0.json").mkdir(parents=True)
+    (results / "vox1-mini" / "test" / "good" / "unstratified-seed0.json").mkdir(parents=True)
     code, _, err = bench("run", "--model", f"{gens}:Good", "--protocol", "unstratified", "--dataset", "vox1-mini",
                          "--data-root", str(tiny), "--results-dir", str(results), "--quiet")
     assert code == 2 and "unstratified-seed0.json is an existing folder" in err
@@ -468,12 +468,21 @@ def newcomer(tiny_master, gens, tmp_path_factory):
 
 
 def test_default_results_go_to_dot_results_not_the_committed_leaderboard(newcomer):
+    from benchmark.data.identity import result_folder as benchmark_result_folder_of
     from benchmark.settings import results_dir
+
+    def benchmark_result_folder(result):
+        folder = benchmark_result_folder_of(result["dataset"]["identity"])
+        assert folder.startswith("vox1-vggface")
+        return folder
 
     code, out, err, folder, results = newcomer
     assert code == 0, err
     assert set(results) == {"unstratified", "match-1ofN", "retrieval"}
-    assert all(p.is_relative_to(folder / "vox1-vggface" / "good") for p, _ in results.values())
+    # <results>/<dataset>[-<fingerprint[:8]> for a partial copy]/<split>/<model>/ (benchmark.engine.run.default_result_path)
+    for p, r in results.values():
+        parts = p.relative_to(folder).parts
+        assert parts[0] == benchmark_result_folder(r) and parts[1:3] == ("test", "good"), p
     assert "leaderboards" not in str(results_dir())
 
 

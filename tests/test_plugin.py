@@ -60,7 +60,7 @@ def test_entry_point_runs_as_the_page_says(installed, vox1_mini, tmp_path, monke
     assert commands, "the page shows how to run the installed plugin"
     for command in commands:
         assert main(command.split()[1:]) == 0
-    assert (tmp_path / "my-results/vox1-mini/tiny-example/stratified-seed0.json").is_file()
+    assert (tmp_path / "my-results/vox1-mini/test/tiny-example/stratified-seed0.json").is_file()
 
 
 def test_file_and_dotted_module_forms(tmp_path, monkeypatch):

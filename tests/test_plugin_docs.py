@@ -75,9 +75,9 @@ def test_follow_the_page_from_zero_to_a_leaderboard_row(vox1_mini, tmp_path, mon
     capsys.readouterr()
 
     # what the page promises
-    assert (tmp_path / "my-results/vox1-mini/tiny-example/stratified-seed0.json").is_file()
-    assert (tmp_path / "my-results/vox1-mini/tiny-example/stratified-seed0-margins.png").is_file()
-    assert (tmp_path / "my-results/vox1-mini/tiny-example/unstratified-seed0.json").is_file()
+    assert (tmp_path / "my-results/vox1-mini/test/tiny-example/stratified-seed0.json").is_file()
+    assert (tmp_path / "my-results/vox1-mini/test/tiny-example/stratified-seed0-margins.png").is_file()
+    assert (tmp_path / "my-results/vox1-mini/test/tiny-example/unstratified-seed0.json").is_file()
     assert (tmp_path / "my-sheet.png").is_file()
     # stratified on vox1-mini's test split (C–E): the two women, 12 + 8 utterances; Edward_Asner, the only man,
     # has no same-gender imposter

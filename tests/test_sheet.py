@@ -66,7 +66,7 @@ def test_run_plots_saves_a_margin_histogram_next_to_each_result(vox1_mini, tmp_p
                  "--data-root", str(vox1_mini), "--results-dir", str(results), "--plots", "--quiet"]) == 0
     assert "margin histogram written to" in capsys.readouterr().out
     for protocol in ("stratified", "unstratified"):
-        png = results / "vox1-mini" / "random-face" / f"{protocol}-seed0-margins.png"
+        png = results / "vox1-mini" / MINI_SPLIT / "random-face" / f"{protocol}-seed0-margins.png"
         image = np.asarray(Image.open(png).convert("RGB"))
         assert image.shape == (500, 800, 3)
         assert (image < 200).any(axis=2).mean() > 0.02  # bars, axes and text are drawn

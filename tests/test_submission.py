@@ -159,7 +159,7 @@ def test_cli_trials_then_score(oracle_run, vox1_mini, tmp_path, capsys):
                  "--quiet"]) == 0
     from benchmark.results.io import read_result
 
-    stored = read_result(results / "vox1-mini" / "my-submission" / "stratified-seed0.json")
+    stored = read_result(results / "vox1-mini" / MINI_SPLIT / "my-submission" / "stratified-seed0.json")
     assert stored["scores"] == oracle_run["results"]["stratified"]["scores"]
     assert main(["score", "--faces", str(tmp_path / "nope"), "--protocol", "stratified", "--dataset", "vox1-mini", "--split", MINI_SPLIT,
                  "--data-root", str(vox1_mini), "--quiet"]) == 2

@@ -170,6 +170,6 @@ def test_cli_protocol_all_writes_one_file_per_protocol_and_reports_the_skip(vox1
                  str(vox1_mini), "--quiet", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "protocol id-topk-seen skipped:" in out
-    written = {p.name for p in (tmp_path / "vox1-mini" / "mean-face").iterdir()}
+    written = {p.name for p in (tmp_path / "vox1-mini" / MINI_SPLIT / "mean-face").iterdir()}
     assert written >= {f"{n}-seed0.json" for n in ["unstratified", "stratified"] + ALL if n != "id-topk-seen"}
     assert "id-topk-seen-seed0.json" not in written

@@ -188,7 +188,7 @@ def test_bench_check_of_one_submission_protocol_rescores_its_whole_folder(vox1_s
               write=False)
     consistency = [str(p) for p in results.rglob("consistency-*.json")]
     report = check(results, consistency, data_root=vox1_s2f, log=lambda line: None)
-    assert report.ok and list(report.files) == ["vox1-s2f/s2f/consistency-seed0.json"]
+    assert report.ok and list(report.files) == ["vox1-s2f/all/s2f/consistency-seed0.json"]
 
 
 def test_human_age_bands_are_the_truth_of_the_age_protocol(vox1_s2f):

@@ -26,7 +26,8 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an audio file as 16 kHz mono float32 PCM.
 
     Args:
-        path: a file libsndfile reads (wav, flac, ogg, ...), any sample rate, any channel count.
+        path: a file libsndfile reads (wav, flac, ogg, ...) or PyAV decodes (.m4a, .aac: VoxCeleb2), any sample
+            rate, any channel count.
 
     Returns:
         float32 array ``[T]``, samples at 16 kHz in [-1, 1] (clipped after resampling).
@@ -40,11 +41,19 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     import soxr
 
     path = Path(path)
+    from benchmark.data.av_audio import AV_EXTS, decode_av
+
     try:
-        with sf.SoundFile(str(path)) as fh:
-            log = fh.extra_info
-            data = fh.read(dtype="float32", always_2d=True)
-            rate = fh.samplerate
+        if path.suffix.lower() in AV_EXTS:  # VoxCeleb2's AAC: decoded with PyAV (benchmark.data.av_audio)
+            log = ""
+            data, rate = decode_av(path)
+        else:
+            with sf.SoundFile(str(path)) as fh:
+                log = fh.extra_info
+                data = fh.read(dtype="float32", always_2d=True)
+                rate = fh.samplerate
+    except DataError:
+        raise
     except Exception as exc:  # libsndfile raises several types; all mean the same to the user
         raise DataError(
             f"cannot read audio file {path}: {exc}. Re-extract or re-download this file, "
@@ -77,6 +86,11 @@ def audio_duration(path: str | os.PathLike[str]) -> float:
     """
     import soundfile as sf
 
+    from benchmark.data.av_audio import AV_EXTS, decode_av
+
+    if Path(path).suffix.lower() in AV_EXTS:
+        data, rate = decode_av(path)
+        return float(data.shape[0]) / float(rate) if rate else 0.0
     try:
         info = sf.info(str(path))
     except Exception as exc:

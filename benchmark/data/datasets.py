@@ -1,4 +1,10 @@
-"""Registered datasets: name -> loader. All three read the same official layout (``benchmark.data.manifest``).
+"""Registered datasets: name -> loader, plus dataset plug-ins and manifests named by path.
+
+A ``--dataset`` value is one of: a registered name below (all read the official VoxCeleb1 + VGGFace layout,
+``benchmark.data.manifest``); the name of an installed plug-in (entry point group ``voice2face_bench.datasets``: a
+callable ``load(data_root: Path | None) -> Manifest | str`` returning a manifest or the path of a manifest folder); or
+the path of a manifest (``benchmark.data.manifest_io``: a ``manifest.json`` or the folder holding one), scored
+without any registration.
 
 * ``vox1-vggface``: a user's full VoxCeleb1 + VGGFace1 copy, at ``--data-root``, or ``$VOX1_VGGFACE_ROOT``,
   or ``<data dir>/vox1-vggface`` (data dir: see ``benchmark.settings``).
@@ -32,6 +38,33 @@ DATASETS: dict[str, str] = {
     "toy": "synthetic known-answer world, 48 identities (train 32, validation 8, test 8); says nothing about real voices",
 }
 DEFAULT_DATASET = "toy"
+ENTRY_POINT_GROUP = "voice2face_bench.datasets"
+
+
+def plugin_datasets() -> dict:
+    """Installed dataset plug-ins: ``{name: entry point}`` of the group ``ENTRY_POINT_GROUP`` (a registered name wins
+    over a plug-in of the same name)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in DATASETS}
+
+IDENTITIES_PER_SPLIT: dict[str, dict[str, int]] = {
+    "vox1-vggface": {"train": 924, "validation": 112, "test": 189},
+    "vox1-mini": {"train": 1, "validation": 2, "test": 3},
+    "vox1-s2f": {"train": 95, "validation": 13, "test": 22},
+    "toy": {"train": 32, "validation": 8, "test": 8},
+}
+"""Identities per split of each registered dataset, as its description states (``bench ls datasets``)."""
+
+
+def dataset_rows() -> list[list]:
+    """Rows ``[name, train, validation, test, what]`` of the registered datasets and installed plug-ins."""
+    rows = [[n, *(IDENTITIES_PER_SPLIT.get(n, {}).get(s, "?") for s in ("train", "validation", "test")), d]
+            for n, d in DATASETS.items()]
+    rows += [[n, "?", "?", "?", f"plug-in {ep.value}"] for n, ep in sorted(plugin_datasets().items())]
+    rows.append(["path/to/manifest", "", "", "", "any manifest folder (bench dataset validate PATH shows its counts)"])
+    return rows
+
 
 EXPECTED_IDENTITIES: dict[str, dict[str, int]] = {
     "vox1-vggface": {"train": 924, "validation": 112, "test": 189},
@@ -61,20 +94,26 @@ the age predicted from the speaker's real faces. The edges (40, 59) put whole-ye
 20-39 (band 0: < 40), 40-59 (band 1: 40 ≤ age ≤ 59) and >=60 (band 2: > 59) by ``benchmark.metrics.pairwise.age_band``."""
 
 
-def dataset_spec(spec, dataset_id: str):
-    """The protocol spec as scored on ``dataset_id``: ``DATASET_SPEC_OVERRIDES`` (and, for the ``age`` task,
-    ``HUMAN_AGE_BANDS``) applied with ``dataclasses.replace``; ``spec`` itself for other datasets.
+def dataset_spec(spec, dataset):
+    """The protocol spec as scored on a dataset: ``DATASET_SPEC_OVERRIDES`` (and, for the ``age`` task,
+    ``HUMAN_AGE_BANDS``) applied with ``dataclasses.replace``; ``spec`` itself for other datasets. Given a loaded
+    ``Manifest`` that has no photos (every face a video frame or clip crop, ``benchmark.data.manifest_io``), a photo
+    gallery (``gallery_source="vggface"``) becomes its frames (``"voxceleb"``), as vox1-s2f's override does.
 
     Args:
         spec: a ``protocols.spec.ProtocolSpec``.
-        dataset_id: the registered dataset name.
+        dataset: the dataset name, or its loaded ``Manifest``.
 
     Returns:
         A ``ProtocolSpec``; fields not overridden are unchanged (the version stays: the override is recorded).
     """
     from dataclasses import replace
 
+    dataset_id = dataset.dataset_id if isinstance(dataset, Manifest) else dataset
     fields = dict(DATASET_SPEC_OVERRIDES.get(dataset_id, {}))
+    if (isinstance(dataset, Manifest) and dataset.origin == "manifest" and dataset.faces
+            and not any(f.source == "vggface" for f in dataset.faces)):
+        fields.setdefault("gallery_source", "voxceleb")
     if spec.task == "age":
         fields.update(HUMAN_AGE_BANDS.get(dataset_id, {}))
     fields = {k: v for k, v in fields.items() if getattr(spec, k) != v}
@@ -94,8 +133,18 @@ def dataset_root(name: str, data_root: str | os.PathLike[str] | None = None,
 
     Raises:
         BenchError: unknown name. DataError: the directory does not exist (the message says how to fix it),
-            or the toy world cannot be written.
+            or the toy world cannot be written; a manifest path's header is malformed.
+
+    A manifest path gives its ``root`` (``benchmark.data.manifest_io``); a plug-in the root of the manifest it loads.
     """
+    if name not in DATASETS:
+        from benchmark.data.manifest_io import looks_like_manifest, read_header
+
+        if looks_like_manifest(name):  # a manifest: its root is where its files are
+            file, head = read_header(name)
+            return (file.parent / str(head.get("root", "."))).resolve()
+        if name in plugin_datasets():
+            return Path(load_dataset(name, data_root, data_dir_override, progress).root)
     lookup(name, DATASETS, "dataset")
     if name == "toy":
         from benchmark.data.toy import ensure_toy_world
@@ -122,9 +171,47 @@ def dataset_root(name: str, data_root: str | os.PathLike[str] | None = None,
 
 def load_dataset(name: str, data_root: str | os.PathLike[str] | None = None,
                  data_dir_override: str | os.PathLike[str] | None = None, progress: bool = True) -> Manifest:
-    """Load a registered dataset's manifest (see ``benchmark.data.manifest.load_vox1_layout``; arguments as
-    ``dataset_root``)."""
-    return load_vox1_layout(dataset_root(name, data_root, data_dir_override, progress), name)
+    """Load a dataset's manifest: a manifest path (``benchmark.data.manifest_io.read_manifest``), a registered name
+    (``benchmark.data.manifest.load_vox1_layout``; arguments as ``dataset_root``), or an installed plug-in's name.
+
+    Raises:
+        DataError: the data is missing or malformed (the message names the file and the fix); ``--data-root`` or
+            ``--data-dir`` given with a manifest path (the manifest says where its files are).
+        BenchError: an unknown name (with "did you mean").
+    """
+    from benchmark.data.manifest_io import looks_like_manifest, read_manifest
+
+    if name not in DATASETS and looks_like_manifest(name):
+        if data_root or data_dir_override:
+            raise DataError(f"--data-root/--data-dir do not apply to the manifest {name}: its manifest.json says where "
+                            "its files are (\"root\"); drop the option.")
+        return read_manifest(name)
+    plugins = plugin_datasets() if name not in DATASETS else {}
+    if name in plugins:
+        loaded = plugins[name].load()(Path(data_root).expanduser() if data_root else None)
+        return loaded if isinstance(loaded, Manifest) else read_manifest(loaded)
+    if name not in DATASETS:
+        lookup(name, {**DATASETS, **plugins}, "dataset")
+    root = dataset_root(name, data_root, data_dir_override, progress)
+    refuse_parent_folder(root, name)
+    return load_vox1_layout(root, name)
+
+
+def refuse_parent_folder(root: Path, name: str) -> None:
+    """Refuse a root that is the *parent* of a dataset folder (``--data-root data`` for ``data/vox1-s2f``) with the
+    right fix, instead of asking for a metadata file that is one level down.
+
+    Raises:
+        DataError: ``root`` has no ``vox1_meta.csv`` but a sub-folder has one (the message names it).
+    """
+    if (root / "vox1_meta.csv").is_file() or not root.is_dir():
+        return
+    below = sorted(p.parent for p in root.glob("*/vox1_meta.csv"))
+    if below:
+        best = next((p for p in below if p.name == name), below[0])
+        raise DataError(f"{root} is not a dataset folder but holds {len(below)}: "
+                        f"{', '.join(p.name for p in below)}. Pass --data-root {best} (the dataset's own folder), "
+                        f"or --data-dir {root} (the folder holding <dataset>/ folders).")
 
 
 def root_label(name: str, data_root: str | os.PathLike[str] | None = None,
@@ -141,6 +228,13 @@ def root_label(name: str, data_root: str | os.PathLike[str] | None = None,
         from benchmark.data.toy import TOY_VERSION
 
         return f"<cache>/toy/toy-v{TOY_VERSION}-n48-s0"
+    if name not in DATASETS:
+        from benchmark.data.manifest_io import looks_like_manifest
+
+        if looks_like_manifest(name):
+            folder = Path(name).expanduser().resolve()
+            return f"manifest {(folder.parent if name.endswith('.json') else folder).name}"
+        return f"plug-in {name}"
     if data_root:
         return f"--data-root {Path(data_root).expanduser().resolve().name}"
     if name == "vox1-vggface" and os.environ.get("VOX1_VGGFACE_ROOT"):

@@ -44,13 +44,22 @@ SPLITS = ("train", "validation", "test")
 
 @dataclass(frozen=True)
 class Identity:
-    """One person. ``split`` is "train", "validation" or "test" by the Wen et al. rule; ``gender`` is "m" or "f"."""
+    """One person. ``split`` is "train", "validation" or "test" (by the dataset's split rule); ``gender`` is "m",
+    "f" or "" (unlabelled).
+
+    Every label carries its source (``benchmark.data.manifest_io``, "Labels and their source"): ``gender_source`` and
+    ``age_source`` are "human", "model:<name>@<weights sha256>" or "" (no label). ``age`` is "" (unlabelled), whole
+    years ("34") or a band ("20-39", ">=60").
+    """
 
     id: str
     name: str
     gender: str
     nationality: str
     split: str
+    gender_source: str = "human"
+    age: str = ""
+    age_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,13 +74,16 @@ class Utterance:
 
 @dataclass(frozen=True)
 class Face:
-    """One face image. ``source`` is "vggface" (VGGFace1 crops) or "voxceleb" (VoxCeleb1 face-track frames)."""
+    """One face image. ``source`` is "vggface" (a separate photo: VGGFace1 crops) or "voxceleb" (a frame of a video:
+    VoxCeleb1 face-track frames). ``kind`` says which as a manifest does ("photo", "frame" of another video or "clip",
+    a crop of the utterance's own clip; ``benchmark.data.manifest_io.FACE_KINDS``); "" when the layout did not say."""
 
     id: str
     identity: str
     path: str
     source: str
     video: str = ""
+    kind: str = ""
 
 
 @dataclass
@@ -87,6 +99,11 @@ class Manifest:
     utterances: list[Utterance]
     faces: list[Face]
     excluded: list[dict] = field(default_factory=list)
+    split_rule: str = ""
+    """How identities were split (recorded in results); "" for the registered layouts' documented rule."""
+    origin: str = ""
+    """Where the manifest came from: "" for a registered layout, "manifest" for a manifest file
+    (``benchmark.data.manifest_io.read_manifest``)."""
 
     def identity(self, identity_id: str) -> Identity:
         """Return the identity with that VoxCeleb1 ID. Raises KeyError if absent."""
@@ -126,7 +143,7 @@ class Manifest:
     def sha256(self) -> str:
         """sha256 of the manifest's content (ids, paths relative to the root, splits) — not of the file bytes."""
         payload = {
-            "identities": [asdict(i) for i in self.identities],
+            "identities": [identity_payload(i) for i in self.identities],
             "utterances": [(u.id, u.identity, u.video) for u in self.utterances],
             "faces": [(f.id, f.identity, f.source) for f in self.faces],
         }
@@ -144,6 +161,23 @@ class Manifest:
             }
         out["excluded"] = len(self.excluded)
         return out
+
+
+LABEL_DEFAULTS = {"gender_source": "human", "age": "", "age_source": ""}
+"""Identity fields added with the manifest format, and their defaults (the registered layouts' labels: genders from
+VoxCeleb1's metadata, no ages)."""
+
+
+def identity_payload(identity: Identity) -> dict:
+    """The fields of an identity that ``Manifest.sha256`` hashes: id, name, gender, nationality, split, plus each label
+    field of ``LABEL_DEFAULTS`` only where it differs from its default — so a manifest of a registered layout hashes as
+    it did before labels had sources (stored results keep their ``manifest_sha256``), and a model label or an age
+    changes the hash."""
+    out = asdict(identity)
+    for key, default in LABEL_DEFAULTS.items():
+        if out.get(key) == default:
+            out.pop(key)
+    return out
 
 
 @dataclass
@@ -320,7 +354,7 @@ def load_vox1_layout(root: str | os.PathLike[str], dataset_id: str) -> Manifest:
                 rel = path.relative_to(vgg_root)
                 faces.setdefault(vid, []).append(
                     Face(id="vggface/" + str(rel.with_suffix("")).replace(os.sep, "/"), identity=vid,
-                         path=str(path), source="vggface")
+                         path=str(path), source="vggface", kind="photo")
                 )
     frame_root = root / "voxceleb1" / "faces"
     if frame_root.is_dir():
@@ -330,7 +364,7 @@ def load_vox1_layout(root: str | os.PathLike[str], dataset_id: str) -> Manifest:
                 video = rel.parts[1] if len(rel.parts) > 2 else ""
                 faces.setdefault(vox_dir.name, []).append(
                     Face(id="voxceleb/" + str(rel.with_suffix("")).replace(os.sep, "/"), identity=vox_dir.name,
-                         path=str(path), source="voxceleb", video=video)
+                         path=str(path), source="voxceleb", video=video, kind="frame")
                 )
 
     refuse_duplicate_ids([u for v in utterances.values() for u in v], "utterance")

@@ -25,6 +25,7 @@ from benchmark.data.audio import audio_problems, load_audio
 from benchmark.judges.cache import EmbeddingCache
 from benchmark.data.manifest import Face, Manifest
 from benchmark.data.datasets import completeness, dataset_spec, load_dataset, root_label
+from benchmark.data.identity import dataset_identity, result_folder
 from benchmark.errors import BenchError, DataError, ProtocolUnavailable
 from benchmark.data.fingerprint import files_fingerprint
 from benchmark.generators.base import GeneratorContext, check_faces
@@ -217,16 +218,30 @@ def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
 
 
 def default_result_path(results_dir: Path, dataset: str, model_name: str, protocol: str, seed: int,
-                        judge: str = DEFAULT_JUDGE) -> Path:
-    """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge
+                        judge: str = DEFAULT_JUDGE, split: str | None = None) -> Path:
+    """``<results_dir>/<dataset>/<split>/<model>/<protocol>-seed<seed>.json`` for the default judge
     (``benchmark.judges.DEFAULT_JUDGE``, dlib-torch since issue 22), and ``<protocol>-seed<seed>-judge-<judge>.json``
-    for any other (``dlib`` included), so that two judges' results never overwrite each other. Names pass
-    ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
+    for any other (``dlib`` included), so that two judges' results never overwrite each other. ``dataset`` is
+    ``benchmark.data.identity.result_folder`` (the name, plus the fingerprint for a manifest or a partial copy) and
+    ``split`` the evaluated split, so that runs on another split or another copy never overwrite each other either;
+    without ``split`` the layout results had before (``<dataset>/<model>/...``, read alike: readers find results by
+    ``rglob``). Names pass ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
     from benchmark.safety import path_component
 
     suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{path_component(judge, 'judge name')}"
-    return (Path(results_dir) / path_component(dataset, "dataset id") / path_component(model_name, "generator name")
-            / f"{path_component(protocol, 'protocol name')}-seed{seed}{suffix}.json")
+    folder = Path(results_dir) / path_component(dataset, "dataset id")
+    if split:
+        folder = folder / check_split_folder(split)
+    name = f"{path_component(protocol, 'protocol name')}-seed{seed}{suffix}.json"
+    return folder / path_component(model_name, "generator name") / name
+
+
+def check_split_folder(split: str) -> str:
+    """The folder name of an evaluated split expression ("test", "validation+test", ...): kept as the result
+    records it, after ``benchmark.safety.check_name`` ('+' is allowed there)."""
+    from benchmark.safety import check_name
+
+    return check_name(split, "evaluated split")
 
 
 
@@ -414,12 +429,14 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
     stage(f"loading dataset {dataset}")
     manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir, progress=progress)
     partial = completeness(manifest)
+    identity = dataset_identity(manifest, partial)  # before any generator-specific exclusion (the oracle's)
     if partial:
         stage(f"WARNING: dataset {dataset} is a {partial['note']}")
-    specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # e.g. vox1-s2f: VoxCeleb1-crop gallery
+    specs = [dataset_spec(spec, manifest) for spec in specs]  # e.g. vox1-s2f: VoxCeleb1-crop gallery
     if specs and getattr(factory, "SHOWS_PROBE_CLIP_FACE", False) and specs[0].gallery_source == "voxceleb":
         manifest = drop_single_face_identities(manifest, "voxceleb", getattr(factory, "__name__", model))
     tasks = {spec.name: get_task(spec.task) for spec in specs}
+    split_of = {spec.name: spec.probe_split for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
         raise BenchError("protocols with different gallery sources cannot share one run; run them separately.")
     analysers = dict(analysers or {})
@@ -480,8 +497,8 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         if plans:
             if write and not out:  # the exact result paths, now that the generator's name is known
                 for planned in plans:
-                    check_out_file(default_result_path(results_dir, manifest.dataset_id, generator.meta.name,
-                                                       planned, seed, judge), fix="Move it away or pass another --results-dir.")
+                    check_out_file(default_result_path(results_dir, result_folder(identity), generator.meta.name,
+                                                       planned, seed, judge, split_of[planned]), fix="Move it away or pass another --results-dir.")
             conformance = conformance_gate(generator, model, manifest, probes, device, skip_conformance)
             t = time.perf_counter()
             stage(f"generating and judging {len(probes)} faces with {generator.meta.name}")
@@ -521,7 +538,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             "dataset": {"id": manifest.dataset_id, "manifest_sha256": manifest.sha256(), "files": files,
                         "root": root_label(dataset, data_root, data_dir), "partial": partial,
                         "summary": manifest.summary(), "excluded_identities": manifest.excluded,
-                        "synthetic": manifest.dataset_id == "toy"},
+                        "synthetic": manifest.dataset_id == "toy", "identity": identity},
             "judge": {**asdict(face_judge.info), "name": judge, "device": judge_device},
             "generator": {**asdict(generator.meta), "spec": model, "args": dict(model_args or {})},
             "conformance": conformance,
@@ -556,8 +573,9 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             "environment": environment(),
         }
         if write:
-            path = Path(out) if out else default_result_path(Path(results_dir), manifest.dataset_id,
-                                                             generator.meta.name, spec.name, seed, judge)
+            path = Path(out) if out else default_result_path(Path(results_dir), result_folder(identity),
+                                                             generator.meta.name, spec.name, seed, judge,
+                                                             spec.probe_split)
             save_result(path, result)  # a full disk is reported after the scores are printed (results.save)
         results.append(result)
     return results

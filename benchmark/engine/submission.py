@@ -83,6 +83,27 @@ def flat_name(utterance_id: str) -> str:
     return utterance_id.replace("/", FLAT_SEP)
 
 
+def flat_index(utterance_ids: Sequence[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The flat stems of utterance ids, and those that are ambiguous.
+
+    ``flat_name`` writes '/' as '__', and an id may itself hold '__' (a YouTube id such as ``1IH__QbYhIM``; any
+    folder name a converter keeps), so two ids can share one flat stem (``a__b/c`` and ``a/b__c``). A stem that one id
+    alone gives names it unambiguously, whatever '__' it holds; a stem two ids give names neither, and such an image is
+    refused with the fix (the nested layout, whose path is the id).
+
+    Args:
+        utterance_ids: the utterance ids (e.g. every utterance of the dataset).
+
+    Returns:
+        ({flat stem: utterance id} for the stems one id gives, {flat stem: [the ids]} for the others).
+    """
+    given: dict[str, list[str]] = {}
+    for utt in utterance_ids:
+        given.setdefault(flat_name(utt), []).append(utt)
+    unique = {stem: ids[0] for stem, ids in given.items() if len(ids) == 1}
+    return unique, {stem: sorted(ids) for stem, ids in given.items() if len(ids) > 1}
+
+
 def _as_bool(value: object) -> bool:
     if isinstance(value, str):
         if value.strip().lower() in ("1", "true", "yes", "y", "on"):
@@ -158,10 +179,18 @@ class FolderScan:
                 lines += [f"    {item}" for item in items[:LIST_LIMIT]]
                 if len(items) > LIST_LIMIT:
                     lines.append(f"    ... and {len(items) - LIST_LIMIT} more")
+        unused = sum(why.startswith("an utterance of the dataset") for _, why in self.extra)
+        if unused:
+            lines.append(f"{unused} extra file(s) are faces of this dataset's utterances that this run does not probe "
+                         "(outside the evaluated split, or not used by these protocols): to score them too, name the "
+                         "split with --split (e.g. --split all, or validation+test) or add the protocols that use "
+                         "them; do not delete them.")
+        fix = "Remove extra files" if not unused else "Remove the other extra files" if len(self.extra) > unused else ""
+        allow = "--allow-missing scores missing and unreadable faces as failed trials."
+        fix = (fix + ("." if allow_missing else "; " + allow)) if fix else ("" if allow_missing else allow[:1].upper()
+                                                                             + allow[1:])
         lines.append("Name each image DIR/<utterance id>.png (nested folders) or DIR/<id>__<video>__<n>.png (flat); "
-                     "`bench trials` lists the utterances. Remove extra files"
-                     + ("." if allow_missing else "; --allow-missing scores missing and unreadable faces as "
-                        "failed trials."))
+                     "`bench trials` lists the utterances. " + fix)
         return "\n".join(lines)
 
 
@@ -210,8 +239,8 @@ def scan_folder(faces_dir: str | os.PathLike[str], utterance_ids: Sequence[str],
     if not root.is_dir():
         raise SubmissionError(f"submission folder {root} does not exist or is not a folder.")
     probes = set(utterance_ids)
-    flat = {flat_name(u): u for u in sorted(probes)}
     known = set(dataset_utterances)
+    flat, ambiguous = flat_index(sorted(known | probes))  # unique over the dataset, not only this run's probes
     scan = FolderScan(faces_dir=root)
     claimed: dict[str, list[str]] = {}
     for rel in _walk(root):
@@ -220,8 +249,15 @@ def scan_folder(faces_dir: str | os.PathLike[str], utterance_ids: Sequence[str],
             continue
         stem = str(rel.with_suffix(""))
         utt = stem if stem in probes else flat.get(stem) if "/" not in stem else None
+        if "/" not in stem and stem in ambiguous and stem not in probes:
+            scan.extra.append((str(rel), f"a flat name that {len(ambiguous[stem])} utterance ids share ("
+                               + ", ".join(ambiguous[stem]) + "): name it by the nested layout, "
+                               + " or ".join(f"{u}.png" for u in ambiguous[stem])))
+            continue
+        if utt is not None and utt not in probes:
+            utt = None
         if utt is None:
-            key = stem if "/" in stem else stem.replace(FLAT_SEP, "/")
+            key = stem if "/" in stem else flat.get(stem, stem.replace(FLAT_SEP, "/"))
             why = ("an utterance of the dataset that this run's protocol(s) do not use" if key in known
                    else "names no probe utterance of this run")
             scan.extra.append((str(rel), why))
@@ -434,7 +470,8 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
             ``allow_missing`` with a protocol whose task cannot score a failed face.
         BenchError: as ``run_many``.
     """
-    from benchmark.engine.run import default_result_path, expand_protocols, run_many
+    from benchmark.data.identity import dataset_folder_hint, result_folder
+    from benchmark.engine.run import default_result_path, evaluated_spec, expand_protocols, run_many
     from benchmark.judges import DEFAULT_JUDGE, judge_class
     from benchmark.registry import MODELS
     from benchmark.results.save import save_result
@@ -457,7 +494,8 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
     if write:
         check_outputs(out, results_dir)
         for spec in specs if not out else []:
-            check_out_file(default_result_path(results_dir, dataset, name, spec.name, seed, judge),
+            check_out_file(default_result_path(results_dir, dataset_folder_hint(dataset), name, spec.name, seed, judge,
+                                               evaluated_spec(spec, split).probe_split),
                            fix="Move it away or pass another --results-dir.")
     if allow_missing:
         refused = [f"{s.name} (task {s.task})" for s in specs if not _task_accepts_failures(s.task)]
@@ -506,8 +544,10 @@ def score(faces_dir: str | os.PathLike[str], protocols: Sequence[str], dataset: 
             "failure_rule": "every trial of a missing or unreadable face counts as wrong" if failed else "",
         }
         if write:
-            path = Path(out) if out else default_result_path(Path(results_dir), result["dataset"]["id"], name,
-                                                             result["protocol"]["name"], seed, judge)
+            path = Path(out) if out else default_result_path(Path(results_dir),
+                                                             result_folder(result["dataset"]["identity"]), name,
+                                                             result["protocol"]["name"], seed, judge,
+                                                             result["evaluated_split"])
             save_result(path, result)  # a full disk is reported after the scores are printed (results.save)
     return results
 
@@ -548,7 +588,7 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
     judge = judge or DEFAULT_JUDGE
     judge_class(judge)  # refused before any work
     manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir, progress=progress)
-    specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # as run_many does (vox1-s2f's gallery)
+    specs = [dataset_spec(spec, manifest) for spec in specs]  # as run_many does (vox1-s2f's gallery)
     tasks = {spec.name: get_task(spec.task) for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
         raise BenchError("protocols with different gallery sources cannot share one run; export them separately.")
