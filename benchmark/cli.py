@@ -345,6 +345,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``bench compare``: ``benchmark.reports.compare``."""
+    from benchmark.reports.compare import compare_many, format_comparisons
+
+    if len(args.results) < 2:
+        raise BenchError("bench compare needs at least two result files.")
+    print(format_comparisons(compare_many(args.results, args.metric)))
+    return 0
+
+
 def cmd_sheet(args: argparse.Namespace) -> int:
     from benchmark.engine.preflight import check_out_file
     from benchmark.reports.sheet import contact_sheet
@@ -452,6 +462,11 @@ def add_results_commands(sub, default_dataset: str) -> None:
                         "the judge it records; never compared with another judge's)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("compare", help="paired difference of results scored on the same trials (95% CI, p, Holm)")
+    p.add_argument("results", nargs="+", help="two or more result JSON files of one table")
+    p.add_argument("--metric", default=None, help="metric compared (default: the protocol's ranked metric)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("sheet", help="contact sheet: generated faces next to real faces of K speakers")
     p.add_argument("--model", required=True, help="registered name, file.py:Factory or module:Factory")

@@ -61,6 +61,7 @@ import numpy as np
 import torch
 
 from benchmark.metrics import sets as realism
+from benchmark.metrics.paired import encode_replicates
 from benchmark.metrics.set_bootstrap import percentile_interval, set_bootstrap
 from benchmark.metrics.aggregate import identity_multiplicities, interval_flag
 from benchmark.data.manifest import Face, Manifest
@@ -122,9 +123,10 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
 
 
 def _summary(value: float, replicates: torch.Tensor, n: int, n_real: int, k: int, spec: ProtocolSpec,
-             extra: dict | None = None, kid: bool = False) -> dict:
+             extra: dict | None = None, kid: bool = False, names: list[str] | None = None, seed: int = 0) -> dict:
     """``{value, ci95, n, n_real, n_identities, bootstrap, dropped_replicates[, ci95_raw, flag, ...]}`` (module
-    docstring); ``kid``: a wholly negative interval is truncated to [0, 0] and flagged."""
+    docstring); ``kid``: a wholly negative interval is truncated to [0, 0] and flagged, and with ``names`` (the
+    resampled identities) the replicates are kept (``benchmark.metrics.paired``)."""
     ci, dropped = percentile_interval(replicates, spec.ci_level)
     defined = replicates[~replicates.isnan()]
     if defined.numel():
@@ -143,6 +145,8 @@ def _summary(value: float, replicates: torch.Tensor, n: int, n_real: int, k: int
                        "faces copied from the real set): truncated to [0, 0]")
     if reasons:
         out["flag"] = "; ".join(reasons)
+    if kid and names is not None:  # the ranked metric: its replicates for paired comparisons
+        out["replicates"] = encode_replicates(replicates, names, seed)
     return out
 
 
@@ -216,7 +220,8 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
             "the set is the real set itself, not a generator's, so its distance to the real set bounds nothing")}
     fd_flag = realism.fd_small_n_flag(min(u, r), d)
     scores = {
-        "kid": _summary(kid, rep["kid"], u, r, k, spec, {**gen_extra, **not_applicable}, kid=True),
+        "kid": _summary(kid, rep["kid"], u, r, k, spec, {**gen_extra, **not_applicable}, kid=True, names=idents,
+                        seed=seed),
         "fd": _summary(fd, rep["fd"], u, r, k, spec, _join_flags(gen_extra, fd_flag, not_applicable)),
         "kid_floor": _summary(kid_floor, rep_floor["kid"], f, r, k, spec, kid=True),
         "fd_floor": _summary(fd_floor, rep_floor["fd"], f, r, k, spec, _join_flags({}, realism.fd_small_n_flag(
