@@ -100,3 +100,31 @@ def test_bench_compare_prints_the_paired_difference(tmp_path, capsys):
     pc = write(root, other)
     assert main(["compare", str(pa), str(pc), "--metric", "accuracy"]) != 0
     assert "trials.sha256" in capsys.readouterr().err
+
+
+def _judge_table(judge, sha, summaries, reference=()):
+    from benchmark.reports.tables import MEASURED, Row, Table
+
+    rows = [Row(generator=g, kind=MEASURED, scores={"accuracy": (s["value"], *s["ci95"])}, judge_sha256=sha,
+                replicates={"accuracy": s["replicates"]}, trials_sha256="t" * 64,
+                reference="ceiling" if g in reference else "") for g, s in summaries.items()]
+    return Table(dataset="d", protocol="stratified", version=2, judge=judge, judge_id=judge, metrics=["accuracy"],
+                 rows=rows)
+
+
+def test_judge_agreement_parity_references_tau_interval_and_significant_discordance():
+    """Same weights: parity, no τ. References are left out of τ. τ has a bootstrap interval. A pair is discordant
+    only where both judges' paired differences are significant with opposite signs (g1/g2 here); g3/g4, ordered
+    oppositely by noise alone, is not listed."""
+    from benchmark.reports.agreement import judge_agreement
+
+    x = {"g1": scored(0.10, 1), "g2": scored(0.0, 2), "g3": scored(-0.1, 3), "g4": scored(-0.1005, 4),
+         "oracle": scored(0.4, 5)}
+    y = {"g1": scored(0.0, 6), "g2": scored(0.10, 7), "g3": scored(-0.1005, 8), "g4": scored(-0.1, 9),
+         "oracle": scored(0.4, 10)}
+    [r] = judge_agreement([_judge_table("x", "a" * 64, x, {"oracle"}), _judge_table("y", "b" * 64, y, {"oracle"})])
+    assert r.n == 4 and "oracle" not in r.generators
+    assert r.disagree == ("g1 > g2 (x) / g2 > g1 (y)",)
+    assert r.tau_ci is not None and r.tau_ci[0] <= r.tau <= r.tau_ci[1]
+    [p] = judge_agreement([_judge_table("dlib", "a" * 64, x), _judge_table("dlib-torch", "a" * 64, x)])
+    assert p.tau is None and p.parity == 0.0

@@ -156,13 +156,13 @@ def test_judge_agreement_is_kendall_tau_of_the_two_judges_rankings():
     [r] = judge_agreement(list(same))
     assert (r.tau, r.n, r.disagree) == (1.0, 4, ())
     [r] = judge_agreement([table("x", a), table("y", {g: -v for g, v in a.items()})])
-    assert r.tau == -1.0 and len(r.disagree) == 6
-    swapped = dict(a, g1=0.65)  # judge y puts g1 between g2 and g3: pair (g1, g2) discordant
+    # without stored replicates no pair can be shown significant, so none is listed (issue 20 §4; test_bands.py)
+    assert r.tau == -1.0 and r.disagree == () and r.tau_ci is None
+    swapped = dict(a, g1=0.65)  # judge y puts g1 between g2 and g3
     [r] = judge_agreement([table("x", a), table("y", swapped)])
-    assert abs(r.tau - 4 / 6) < 1e-12 and r.disagree == ("g1 > g2 (x) / g2 > g1 (y)",)
-    # lower-is-better metric: the discordant pair is named the other way round; only common generators count
+    assert abs(r.tau - 4 / 6) < 1e-12
     low = [table("x", {"g1": 1.0, "g2": 2.0, "g3": 3.0}, "l2"), table("y", {"g1": 2.5, "g2": 2.0, "g3": 3.0, "g9": 0}, "l2")]
     [r] = judge_agreement(low)
-    assert r.n == 3 and r.disagree == ("g1 > g2 (x) / g2 > g1 (y)",)
+    assert r.n == 3  # only common generators count
     # different protocols or a single judge: nothing to compare
     assert judge_agreement([table("x", a), table("y", a, protocol="unstratified")]) == []

@@ -1,4 +1,13 @@
-"""Judge agreement: Kendall's τ between two judges' rankings of the same generators (``judge_agreement``)."""
+"""Judge agreement: Kendall's τ between two judges' rankings of the same generators (``judge_agreement``).
+
+Issue 20 §4: two judges that run one network with the same weights (dlib and its PyTorch port dlib-torch: equal
+weights sha256) measure *parity* (does the port reproduce the original?), not agreement: such a pair is reported as
+parity (the largest absolute difference of the ranked metric) and gets no τ. References (ceiling, chance) are left
+out of τ: they bound the protocol and would inflate agreement. τ gets a 95 % bootstrap interval from the stored
+replicates (replicate b of every row is one identity resample, ``benchmark.metrics.paired``), and a pair of
+generators is listed as discordant only where both judges' paired differences are significant (bootstrap p < 0.05)
+with opposite signs.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +15,17 @@ import csv
 import io
 from dataclasses import dataclass
 
-from benchmark.reports.tables import LOWER_IS_BETTER, MEASURED, Table
+import numpy as np
+
+from benchmark.reports.tables import LOWER_IS_BETTER, MEASURED, Row, Table
+
+ALPHA = 0.05
+"""Significance level of each judge's paired difference for a discordant pair."""
+
 
 @dataclass
 class Agreement:
-    """Kendall's τ between two judges' rankings of the same generators in one dataset × split × protocol."""
+    """Kendall's τ (or parity) between two judges' rankings of the same generators in one dataset × split × protocol."""
 
     dataset: str
     protocol: str
@@ -20,21 +35,62 @@ class Agreement:
     judge_b: str
     n: int
     tau: float | None
-    """τ-b (ties counted, scipy.stats.kendalltau); None with fewer than 3 common generators."""
+    """τ-b (ties counted, scipy.stats.kendalltau); None with fewer than 3 common generators, or for parity."""
     p_value: float | None
     generators: tuple[str, ...]
     disagree: tuple[str, ...] = ()
-    """The pairs of generators the two judges order oppositely, as "a > b (judge_a) / b > a (judge_b)"."""
+    """Pairs both judges order significantly and oppositely, as "a > b (judge_a) / b > a (judge_b)"."""
+    tau_ci: tuple[float, float] | None = None
+    """95 % bootstrap percentile interval of τ; None without stored replicates for every generator."""
+    parity: float | None = None
+    """For judges with the same weights: the largest |value_a − value_b| over the common generators (τ is None)."""
+
+
+def _values(table: Table, metric: str) -> dict[str, Row]:
+    return {r.generator: r for r in table.rows if r.kind == MEASURED and not r.reference and metric in r.scores
+            and r.scores[metric][0] is not None and r.scores[metric][0] == r.scores[metric][0]}
+
+
+def _weights(table: Table) -> set[str]:
+    return {r.judge_sha256 for r in table.rows if r.kind == MEASURED and r.judge_sha256}
+
+
+def _tau_interval(rows_a: dict, rows_b: dict, common: list[str], metric: str) -> tuple[float, float] | None:
+    from scipy.stats import kendalltau
+
+    from benchmark.metrics.paired import decode_replicates, pairable
+
+    recs = [rows_a[g].replicates.get(metric) for g in common] + [rows_b[g].replicates.get(metric) for g in common]
+    if not all(recs) or any(pairable(recs[0], r) for r in recs[1:]):
+        return None
+    ra = np.stack([decode_replicates(r) for r in recs[:len(common)]], 1)  # [B, G]
+    rb = np.stack([decode_replicates(r) for r in recs[len(common):]], 1)  # [B, G]
+    taus = [kendalltau(x, y).statistic for x, y in zip(ra, rb) if not (np.isnan(x).any() or np.isnan(y).any())]
+    taus = np.asarray([t for t in taus if t == t])
+    if not taus.size:
+        return None
+    lo, hi = np.quantile(taus, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+def _significant_sign(a: Row, b: Row, metric: str) -> int:
+    """+1 / −1 when the paired difference a − b is significant (p < ``ALPHA``) and positive / negative, else 0."""
+    from benchmark.reports.bands import compare_rows
+
+    c = compare_rows(a, b, metric)
+    if not c["paired"] or not (c["p_value"] < ALPHA):
+        return 0
+    return 1 if c["difference"] > 0 else -1
 
 
 def judge_agreement(tables: list[Table]) -> list[Agreement]:
-    """Kendall's τ of the generator ranking between every two judges, per dataset × split × protocol (issue 10 §4).
+    """Kendall's τ of the generator ranking between every two judges, per dataset × split × protocol (issue 10 §4,
+    issue 20 §4: module docstring).
 
-    For each pair of judges that scored the same protocol (same version) on the same dataset and split, the
-    measured rows of the generators both scored are compared on the table's ranked metric (``Table.rank_metric``):
-    τ-b from ``scipy.stats.kendalltau`` (1: the same order; −1: reversed; ties count as neither), its two-sided
-    p-value under independence, and the discordant pairs. With N generators τ moves in steps of about 2/(N(N−1)/2):
-    at N = 4, one swapped pair is τ = 0.67, and no τ is significant at 5 % — read the discordant pairs.
+    For each pair of judges that scored the same protocol (same version) on the same dataset, split and population,
+    the measured non-reference rows of the generators both scored are compared on the ranked metric: τ-b from
+    ``scipy.stats.kendalltau``, its p-value under independence, its bootstrap interval, and the significantly
+    discordant pairs. Judges with the same weights get ``parity`` instead of τ.
 
     Returns:
         ``Agreement`` rows, sorted by dataset, protocol, split and judge pair.
@@ -46,43 +102,54 @@ def judge_agreement(tables: list[Table]) -> list[Agreement]:
     groups: dict[tuple, list[Table]] = {}
     for t in tables:
         if t.judge and any(r.kind == MEASURED for r in t.rows):
-            groups.setdefault((t.dataset, t.protocol, t.version, t.split), []).append(t)
+            groups.setdefault((t.dataset, t.protocol, t.version, t.split, t.population), []).append(t)
     out: list[Agreement] = []
-    for (dataset, protocol, _version, split), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    for (dataset, protocol, _version, split, _pop), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
         for a, b in combinations(sorted(group, key=lambda t: t.judge), 2):
             metric = a.rank_metric
             if metric is None or metric != b.rank_metric:
                 continue
-            va = {r.generator: r.scores[metric][0] for r in a.rows if r.kind == MEASURED and metric in r.scores
-                  and r.scores[metric][0] is not None}
-            vb = {r.generator: r.scores[metric][0] for r in b.rows if r.kind == MEASURED and metric in r.scores
-                  and r.scores[metric][0] is not None}
+            va, vb = _values(a, metric), _values(b, metric)
             common = sorted(set(va) & set(vb))
-            tau = pv = None
+            if _weights(a) and _weights(a) == _weights(b):  # one network, same weights: parity
+                gap = max((abs(va[g].scores[metric][0] - vb[g].scores[metric][0]) for g in common), default=None)
+                out.append(Agreement(dataset, protocol, split, metric, a.judge, b.judge, len(common), None, None,
+                                     tuple(common), parity=gap))
+                continue
+            tau = pv = ci = None
             if len(common) >= 3:
-                res = kendalltau([va[g] for g in common], [vb[g] for g in common])
+                res = kendalltau([va[g].scores[metric][0] for g in common], [vb[g].scores[metric][0] for g in common])
                 tau = None if res.statistic != res.statistic else float(res.statistic)
                 pv = None if res.pvalue != res.pvalue else float(res.pvalue)
-            lower = metric in a.lower_is_better or metric in LOWER_IS_BETTER
-            better = (lambda x, y: x < y) if lower else (lambda x, y: x > y)
-            disagree = tuple(f"{g} > {h} ({a.judge}) / {h} > {g} ({b.judge})" if better(va[g], va[h])
-                             else f"{h} > {g} ({a.judge}) / {g} > {h} ({b.judge})"
-                             for g, h in combinations(common, 2)
-                             if (va[g] - va[h]) * (vb[g] - vb[h]) < 0)
+                ci = _tau_interval(va, vb, common, metric)
+            sign = -1 if (metric in a.lower_is_better or metric in LOWER_IS_BETTER) else 1
+            disagree = []
+            for g, h in combinations(common, 2):
+                sa, sb = _significant_sign(va[g], va[h], metric), _significant_sign(vb[g], vb[h], metric)
+                if sa and sb and sa != sb:
+                    hi, lo = (g, h) if sa * sign > 0 else (h, g)
+                    disagree.append(f"{hi} > {lo} ({a.judge}) / {lo} > {hi} ({b.judge})")
             out.append(Agreement(dataset, protocol, split, metric, a.judge, b.judge, len(common), tau, pv,
-                                 tuple(common), disagree))
+                                 tuple(common), tuple(disagree), tau_ci=ci))
     return out
+
+
+def _tau_text(r: Agreement) -> str:
+    if r.parity is not None:
+        return f"parity (same weights): max |Δ| {r.parity:.3g}"
+    if r.tau is None:
+        return ""
+    return f"{r.tau:.3f}" + (f" [{r.tau_ci[0]:.2f}, {r.tau_ci[1]:.2f}]" if r.tau_ci else " (no CI: no replicates)")
 
 
 def agreement_markdown(rows: list[Agreement]) -> str:
     """The judge-agreement table as GitHub Markdown."""
     from tabulate import tabulate
 
-    body = [[r.dataset, r.protocol, r.split, r.metric, f"{r.judge_a} vs {r.judge_b}", r.n,
-             "" if r.tau is None else f"{r.tau:.3f}", "" if r.p_value is None else f"{r.p_value:.3g}",
-             "; ".join(r.disagree) or "—"] for r in rows]
-    return tabulate(body, headers=["dataset", "protocol", "split", "ranked by", "judges", "generators",
-                                   "Kendall τ-b", "p (τ = 0)", "pairs ordered oppositely"],
+    body = [[r.dataset, r.protocol, r.split, r.metric, f"{r.judge_a} vs {r.judge_b}", r.n, _tau_text(r),
+             "" if r.p_value is None else f"{r.p_value:.3g}", "; ".join(r.disagree) or "—"] for r in rows]
+    return tabulate(body, headers=["dataset", "protocol", "split", "ranked by", "judges", "generators (no references)",
+                                   "Kendall τ-b [95% CI]", "p (τ = 0)", "pairs both judges order oppositely (p < 0.05)"],
                     tablefmt="github", disable_numparse=True)
 
 
@@ -91,11 +158,11 @@ def agreement_csv(rows: list[Agreement]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["dataset", "protocol", "split", "metric", "judge_a", "judge_b", "n_generators", "kendall_tau_b",
-                     "p_value", "generators", "discordant_pairs"])
+                     "tau_ci_low", "tau_ci_high", "p_value", "parity_max_abs_diff", "generators", "discordant_pairs"])
     for r in rows:
+        ci = r.tau_ci or ("", "")
         writer.writerow([r.dataset, r.protocol, r.split, r.metric, r.judge_a, r.judge_b, r.n,
-                         "" if r.tau is None else repr(r.tau), "" if r.p_value is None else repr(r.p_value),
+                         "" if r.tau is None else repr(r.tau), *(repr(x) if x != "" else "" for x in ci),
+                         "" if r.p_value is None else repr(r.p_value), "" if r.parity is None else repr(r.parity),
                          " ".join(r.generators), " | ".join(r.disagree)])
     return buf.getvalue()
-
-
