@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        model_args=_model_args(args.model_arg), out=args.out, results_dir=args.results_dir,
                        split=args.split, use_cache=not args.no_cache, progress=not args.quiet,
                        strict=_single(protocols), skip_conformance=args.skip_conformance, judge=args.judge,
-                       judge_device=args.judge_device)
+                       judge_device=args.judge_device, two_face_speakers=args.two_face_speakers)
     for result in results:
         print_result(result)
         if result.get("plot"):
@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="argument for the model factory")
     p.add_argument("--out", help="result JSON file (one protocol only); default: see --results-dir")
     p.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+    p.add_argument("--two-face-speakers", action="store_true",
+                   help="score only speakers with >= 2 gallery faces: the oracle's population on a VoxCeleb1-crop "
+                        "gallery, so the ceiling has comparable rows (result file: <protocol>-seed<N>-two-face-speakers)")
     p.add_argument("--skip-conformance", action="store_true",
                    help="score a plug-in generator without first checking its meta, output format, determinism "
                         "and batch independence (benchmark.generators.conformance); the result records that it was skipped")

@@ -216,15 +216,17 @@ def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
 
 
 def default_result_path(results_dir: Path, dataset: str, model_name: str, protocol: str, seed: int,
-                        judge: str = DEFAULT_JUDGE) -> Path:
+                        judge: str = DEFAULT_JUDGE, two_face_speakers: bool = False) -> Path:
     """``<results_dir>/<dataset>/<model>/<protocol>-seed<seed>.json`` for the default judge
     (``benchmark.judges.DEFAULT_JUDGE``: the names results had before judges were plug-ins), and
     ``<protocol>-seed<seed>-judge-<judge>.json`` for any other, so that two judges' results never overwrite
-    each other."""
+    each other; ``-two-face-speakers`` before them for a run on the oracle's population (``run_many``'s
+    ``two_face_speakers``)."""
     def safe(name: str) -> str:
         return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
-    suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{safe(judge)}"
+    suffix = ("-two-face-speakers" if two_face_speakers else "") + ("" if judge == DEFAULT_JUDGE else
+                                                                    f"-judge-{safe(judge)}")
     return Path(results_dir) / dataset / safe(model_name) / f"{protocol}-seed{seed}{suffix}.json"
 
 
@@ -338,7 +340,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
              out: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] | None = None,
              split: str | None = None, use_cache: bool = True, progress: bool = True, write: bool = True,
              strict: bool = True, skip_conformance: bool = False, judge: str = DEFAULT_JUDGE,
-             judge_device: str = "cpu",
+             judge_device: str = "cpu", two_face_speakers: bool = False,
              analysers: dict[str, Callable] | None = None,
              on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
              before_scoring: Callable[..., Generated | None] | None = None) -> list[dict]:
@@ -416,8 +418,12 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
     if partial:
         stage(f"WARNING: dataset {dataset} is a {partial['note']}")
     specs = [dataset_spec(spec, manifest.dataset_id) for spec in specs]  # e.g. vox1-s2f: VoxCeleb1-crop gallery
-    if specs and getattr(factory, "SHOWS_PROBE_CLIP_FACE", False) and specs[0].gallery_source == "voxceleb":
-        manifest = drop_single_face_identities(manifest, "voxceleb", getattr(factory, "__name__", model))
+    shows_probe_clip = getattr(factory, "SHOWS_PROBE_CLIP_FACE", False) and bool(specs) and \
+        specs[0].gallery_source == "voxceleb"
+    if specs and (shows_probe_clip or two_face_speakers):  # issue 20 §2: the oracle's population, for every row
+        manifest = drop_single_face_identities(manifest, specs[0].gallery_source, getattr(factory, "__name__", model)
+                                               if shows_probe_clip else "the oracle (this run: its population)")
+    two_face_speakers = two_face_speakers and not shows_probe_clip  # the oracle's own rows keep their name
     tasks = {spec.name: get_task(spec.task) for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
         raise BenchError("protocols with different gallery sources cannot share one run; run them separately.")
@@ -480,7 +486,8 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             if write and not out:  # the exact result paths, now that the generator's name is known
                 for planned in plans:
                     check_out_file(default_result_path(results_dir, manifest.dataset_id, generator.meta.name,
-                                                       planned, seed, judge), fix="Move it away or pass another --results-dir.")
+                                                       planned, seed, judge, two_face_speakers),
+                                   fix="Move it away or pass another --results-dir.")
             conformance = conformance_gate(generator, model, manifest, probes, device, skip_conformance)
             t = time.perf_counter()
             stage(f"generating and judging {len(probes)} faces with {generator.meta.name}")
@@ -556,7 +563,8 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         }
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), manifest.dataset_id,
-                                                             generator.meta.name, spec.name, seed, judge)
+                                                             generator.meta.name, spec.name, seed, judge,
+                                                             two_face_speakers)
             write_result(path, result)
             result["path"] = str(path)
             stage(f"wrote {path}")

@@ -196,6 +196,10 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
             current = table.dataset
             readme.append(f"## {current}")
             readme.append("")
+            if current == "vox1-s2f":  # issue 20 §5: what the dataset is
+                from benchmark.data.datasets import DATASETS
+
+                readme += [f"Dataset: {DATASETS['vox1-s2f']}.", ""]
             if table.synthetic:
                 readme += ["Synthetic known-answer world: these numbers test the pipeline and say nothing about "
                            "real voices.", ""]
