@@ -128,3 +128,20 @@ def test_judge_agreement_parity_references_tau_interval_and_significant_discorda
     assert r.tau_ci is not None and r.tau_ci[0] <= r.tau <= r.tau_ci[1]
     [p] = judge_agreement([_judge_table("dlib", "a" * 64, x), _judge_table("dlib-torch", "a" * 64, x)])
     assert p.tau is None and p.parity == 0.0
+
+
+def test_trained_rows_say_re_implementation_and_closed_set_tables_say_so(tmp_path):
+    from benchmark.reports.tables import source_label
+
+    gen = {"citation": "Wen, Singh, Raj, NeurIPS 2019", "notes": "face model: none; trained 1500/1500 steps, batch 16, "
+           "seed 0, on 32 training identities of toy (manifest f35de555417e); config {}"}
+    assert source_label(gen) == ("re-implementation, trained here on 32 identities of toy at 1500 steps (batch 16); "
+                                 "after Wen, Singh, Raj, NeurIPS 2019")
+    assert source_label({"citation": "a paper"}) == "a paper"
+    root = tmp_path / "results"
+    write(root, fake_result("nearest-voice", 0.8, protocol="id-topk-seen", metrics={"top-1": {
+        "value": 0.8, "ci95": [0.7, 0.9], "n": 49, "n_identities": 22}}))
+    leaderboard(root, tmp_path / "boards")
+    [path] = (tmp_path / "boards" / "tables" / "vox1-mini").glob("id-topk-seen*.md")
+    text = path.read_text()
+    assert "Closed set" in text

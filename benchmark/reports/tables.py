@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,6 +166,21 @@ def collect(results_dir: str | os.PathLike[str]) -> list[tuple[str, dict]]:
     return [(p.relative_to(root).as_posix(), read_result(p)) for p in files]
 
 
+_TRAINED = re.compile(r"trained (\d+)/\d+ steps, batch (\d+).*? on (\d+) training identities of ([\w.+-]+)")
+
+
+def source_label(gen: dict) -> str:
+    """A row's source: for a generator trained by this suite (``bench train``: its notes say "trained S/S steps,
+    batch B, …, on N training identities of D"), "re-implementation, trained here on N identities of D at S steps
+    (batch B); after <citation>" — not the paper's name alone (issue 20 §5); else the citation."""
+    match = _TRAINED.search(gen.get("notes") or "")
+    if not match:
+        return gen.get("citation", "")
+    steps, batch, n, data = match.groups()
+    return (f"re-implementation, trained here on {n} identities of {data} at {steps} steps (batch {batch}); after "
+            f"{gen.get('citation', '')}")
+
+
 def _measured_row(rel: str, result: dict) -> Row:
     gen, judge = result["generator"], result["judge"]
     first = next(iter(result["scores"].values()), {})
@@ -186,7 +202,7 @@ def _measured_row(rel: str, result: dict) -> Row:
         n_trials=first.get("n"), n_identities=first.get("n_identities"), judge=judge.get("id", ""),
         judge_sha256=judge.get("weights_sha256", ""), trained_against_judge=bool(gen.get("trained_against_judge")),
         reference=gen.get("reference", ""), seed=result.get("seed"), date=result.get("created", "")[:10],
-        source=gen.get("citation", ""), notes="; ".join(notes), trials_sha256=result["trials"]["sha256"],
+        source=source_label(gen), notes="; ".join(notes), trials_sha256=result["trials"]["sha256"],
         result_file=rel,
     )
 
