@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
     p.add_argument("--two-face-speakers", action="store_true",
                    help="score only speakers with >= 2 gallery faces: the oracle's population on a VoxCeleb1-crop "
-                        "gallery, so the ceiling has comparable rows (result file: <protocol>-seed<N>-two-face-speakers)")
+                        "gallery, so the ceiling has comparable rows "
+                        "(result file: <protocol>-seed<N>-two-face-speakers)")
     p.add_argument("--skip-conformance", action="store_true",
                    help="score a plug-in generator without first checking its meta, output format, determinism "
                         "and batch independence (benchmark.generators.conformance); the result records that it was skipped")

@@ -35,7 +35,8 @@ Subsets. clean-fid (``fid.kernel_distance``: 100 subsets of min(N1, N2, 1000)) a
 (``kid_subsets=100``, ``kid_subset_size=1000``) average the estimator over random subsets because a 50,000² kernel
 matrix is costly. Averaged over all subsets of given sizes, the two-sample U-statistic is the full-sample one
 (Hoeffding's representation of U-statistics), so the full estimator (``mmd2_unbiased``) is the subset scheme's
-limit with no Monte Carlo noise (for independent rows); at the sizes of this suite (≤ ~2·10^4 faces per side) its ``N1·N2·D`` kernel
+limit with no Monte Carlo noise (for independent rows);
+at the sizes of this suite (≤ ~2·10^4 faces per side) its ``N1·N2·D`` kernel
 costs seconds in chunks, so the protocol uses the whole sets (with the between-identity pairs). ``kid_subsets`` is
 the clean-fid scheme, kept for comparison with numbers computed that way.
 
@@ -327,8 +328,8 @@ def mmd2_between_identities(x: torch.Tensor, ox: torch.Tensor, y: torch.Tensor, 
     x, y = torch.as_tensor(x).double(), torch.as_tensor(y).double()
     ox, oy = torch.as_tensor(ox, device=x.device).long(), torch.as_tensor(oy, device=y.device).long()
     if x.shape[1] != y.shape[1] or ox.shape != x.shape[:1] or oy.shape != y.shape[:1]:
-        raise ValueError(f"x {tuple(x.shape)} / owners {tuple(ox.shape)}, y {tuple(y.shape)} / owners {tuple(oy.shape)}: "
-                         "need [n, D], [n], [m, D], [m] of one D")
+        raise ValueError(f"x {tuple(x.shape)} / owners {tuple(ox.shape)}, y {tuple(y.shape)} / owners "
+                         f"{tuple(oy.shape)}: need [n, D], [n], [m, D], [m] of one D")
     if mult is None:
         k = int(max(ox.max(), oy.max())) + 1
         mult = torch.ones(1, k, dtype=torch.float64)

@@ -25,7 +25,8 @@ ALPHA = 0.05
 
 @dataclass
 class Agreement:
-    """Kendall's τ (or parity) between two judges' rankings of the same generators in one dataset × split × protocol."""
+    """Kendall's τ (or parity) between two judges' rankings of the same generators in one dataset × split ×
+    protocol."""
 
     dataset: str
     protocol: str
@@ -149,7 +150,8 @@ def agreement_markdown(rows: list[Agreement]) -> str:
     body = [[r.dataset, r.protocol, r.split, r.metric, f"{r.judge_a} vs {r.judge_b}", r.n, _tau_text(r),
              "" if r.p_value is None else f"{r.p_value:.3g}", "; ".join(r.disagree) or "—"] for r in rows]
     return tabulate(body, headers=["dataset", "protocol", "split", "ranked by", "judges", "generators (no references)",
-                                   "Kendall τ-b [95% CI]", "p (τ = 0)", "pairs both judges order oppositely (p < 0.05)"],
+                                   "Kendall τ-b [95% CI]", "p (τ = 0)",
+                                   "pairs both judges order oppositely (p < 0.05)"],
                     tablefmt="github", disable_numparse=True)
 
 

@@ -82,5 +82,6 @@ def compare_many(paths: list[str | os.PathLike[str]], metric: str | None = None,
 def format_comparisons(rows: list[dict]) -> str:
     """One line per pair: ``A − B on metric: d [lo, hi], p = …, Holm …``."""
     return "\n".join(f"{r['a']} − {r['b']} on {r['metric']}: {r['difference']:+.6g} [{r['ci95'][0]:.6g}, "
-                     f"{r['ci95'][1]:.6g}] (95 % paired bootstrap, {r['replicates']} replicates), p = {r['p_value']:.3g}"
+                     f"{r['ci95'][1]:.6g}] (95 % paired bootstrap, {r['replicates']} replicates), "
+                     f"p = {r['p_value']:.3g}"
                      + (f", Holm {r['p_holm']:.3g}" if len(rows) > 1 else "") for r in rows)

@@ -114,9 +114,10 @@ POPULATION_SLUGS = {TWO_FACE: "two-face-speakers"}
 
 
 def population_of(result: dict) -> str:
-    """The population a result was scored on: "" for the split's identities; ``TWO_FACE`` when identities were left
-    out because the generator shows the probe clip's own crop (``benchmark.trials.builders.drop_single_face_identities``,
-    named in ``dataset.excluded_identities``): such rows are tabled apart, never ranked beside the whole split."""
+    """The population a result was scored on: "" for the split's identities; ``TWO_FACE`` when single-face speakers
+    were left out (``benchmark.trials.builders.drop_single_face_identities``, named in ``dataset.excluded_identities``:
+    the oracle on a VoxCeleb1-crop gallery, or ``bench run --two-face-speakers``): such rows are tabled apart, never
+    ranked beside the whole split."""
     reasons = [e.get("reason", "") for e in result.get("dataset", {}).get("excluded_identities", []) or []]
     return TWO_FACE if any("drop_single_face_identities" in r for r in reasons) else ""
 

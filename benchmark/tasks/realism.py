@@ -36,7 +36,8 @@ A failed (blank) generated face has no embedding: it is left out of the generate
 95 % CI: a bootstrap over identities — B = ``spec.bootstrap`` replicates of the K identities drawn with
 replacement (``benchmark.metrics.aggregate.identity_multiplicities`` with the run seed, the draws every protocol's bootstrap
 uses), each drawn identity bringing its generated *and* its real faces (for the floor: its real faces and the floor
-faces it donated), the statistic recomputed on each replicate (``set_bootstrap.set_bootstrap``). The interval is the percentile interval of the
+faces it donated), the statistic recomputed on each replicate
+(``set_bootstrap.set_bootstrap``). The interval is the percentile interval of the
 replicates re-centred on the point estimate, ``[v + q_2.5 − mean*, v + q_97.5 − mean*]`` (the bootstrap's bias
 estimate ``mean* − v`` removed; Efron & Tibshirani, An Introduction to the Bootstrap, 1993, §10.6): a replicate
 holds about 63 % distinct identities, so FD — biased upwards as N falls — is larger on every replicate than on
