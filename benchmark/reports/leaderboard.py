@@ -198,7 +198,11 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
         "with their exact source — measured with another scorer and often on other data, so they show where the "
         "field stands but do not compare with the measured rows. *trained vs judge* **yes** ⚠: the generator was "
         "trained against the judge's embedding space and may overfit the scorer. *reference*: `ceiling` (a real "
-        "face of the speaker) and `chance` rows bound what the protocol allows. Proportions are in %.",
+        "face of the speaker) and `chance` rows bound what the protocol allows: they are shown, not ranked, as are "
+        "rows whose ranked metric is flagged or not applicable. *#* is \"rank (band b)\": equal values share a rank, "
+        "and rows whose paired difference to their neighbour (same trials, same identity resamples; Holm-adjusted) "
+        "is not significant share a band (`benchmark.reports.bands`). Rows scored on another population (e.g. "
+        "the oracle's speakers with two or more faces) are in their own table. Proportions are in %.",
         "",
     ]
     current = None
@@ -227,8 +231,10 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
     if agreement:
         readme += ["## Judge agreement", "",
                    "Does a ranking depend on the judge? Kendall's τ-b between two judges' orderings of the generators "
-                   "both scored, on each table's ranked metric (`benchmark.reports.leaderboard.judge_agreement`; 1 = same "
-                   "order). With few generators no τ is significant: read the pairs the judges order oppositely.",
+                   "both scored (references left out), on each table's ranked metric, with a 95 % bootstrap interval "
+                   "(`benchmark.reports.agreement`; 1 = same order). Two judges with the same weights (dlib and its "
+                   "port dlib-torch) are reported as parity, without τ. A pair is listed only where both judges' "
+                   "paired differences are significant with opposite signs.",
                    "", agreement_markdown(agreement), "",
                    "Files: [`tables/judge-agreement.md`](tables/judge-agreement.md), "
                    "[`tables/judge-agreement.csv`](tables/judge-agreement.csv)", ""]
