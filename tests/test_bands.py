@@ -145,3 +145,13 @@ def test_trained_rows_say_re_implementation_and_closed_set_tables_say_so(tmp_pat
     [path] = (tmp_path / "boards" / "tables" / "vox1-mini").glob("id-topk-seen*.md")
     text = path.read_text()
     assert "Closed set" in text
+
+
+def test_the_agreement_table_keeps_its_columns():
+    """A parity cell must not break the Markdown table (no "|" inside a cell)."""
+    from benchmark.reports.agreement import agreement_markdown, judge_agreement
+
+    x = {"g1": scored(0.1, 1), "g2": scored(0.0, 2)}
+    text = agreement_markdown(judge_agreement([_judge_table("dlib", "a" * 64, x), _judge_table("t", "a" * 64, x)]))
+    widths = {line.count("|") for line in text.splitlines()}
+    assert len(widths) == 1 and "parity" in text

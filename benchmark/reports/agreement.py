@@ -137,7 +137,7 @@ def judge_agreement(tables: list[Table]) -> list[Agreement]:
 
 def _tau_text(r: Agreement) -> str:
     if r.parity is not None:
-        return f"parity (same weights): max |Δ| {r.parity:.3g}"
+        return f"parity (same weights): max abs. difference {r.parity:.3g}"
     if r.tau is None:
         return ""
     return f"{r.tau:.3f}" + (f" [{r.tau_ci[0]:.2f}, {r.tau_ci[1]:.2f}]" if r.tau_ci else " (no CI: no replicates)")
