@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        model_args=_model_args(args.model_arg), out=args.out, results_dir=args.results_dir,
                        split=args.split, use_cache=not args.no_cache, progress=not args.quiet,
                        strict=_single(protocols), skip_conformance=args.skip_conformance, judge=args.judge,
-                       judge_device=args.judge_device)
+                       judge_device=args.judge_device, two_face_speakers=args.two_face_speakers)
     for result in results:
         print_result(result)
         if result.get("plot"):
@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="argument for the model factory")
     p.add_argument("--out", help="result JSON file (one protocol only); default: see --results-dir")
     p.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+    p.add_argument("--two-face-speakers", action="store_true",
+                   help="score only speakers with >= 2 gallery faces: the oracle's population on a VoxCeleb1-crop "
+                        "gallery, so the ceiling has comparable rows "
+                        "(result file: <protocol>-seed<N>-two-face-speakers)")
     p.add_argument("--skip-conformance", action="store_true",
                    help="score a plug-in generator without first checking its meta, output format, determinism "
                         "and batch independence (benchmark.generators.conformance); the result records that it was skipped")
@@ -373,6 +377,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``bench compare``: ``benchmark.reports.compare``."""
+    from benchmark.reports.compare import compare_many, format_comparisons
+
+    if len(args.results) < 2:
+        raise BenchError("bench compare needs at least two result files.")
+    print(format_comparisons(compare_many(args.results, args.metric)))
+    return 0
+
+
 def cmd_sheet(args: argparse.Namespace) -> int:
     from benchmark.engine.preflight import check_out_file
     from benchmark.reports.sheet import contact_sheet
@@ -483,6 +497,11 @@ def add_results_commands(sub, default_dataset: str) -> None:
                         "it; without it bench check runs only registered generators and entry points (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("compare", help="paired difference of results scored on the same trials (95% CI, p, Holm)")
+    p.add_argument("results", nargs="+", help="two or more result JSON files of one table")
+    p.add_argument("--metric", default=None, help="metric compared (default: the protocol's ranked metric)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("sheet", help="contact sheet: generated faces next to real faces of K speakers")
     p.add_argument("--model", required=True, help="registered name, file.py:Factory or module:Factory")

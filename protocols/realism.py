@@ -16,13 +16,20 @@ Conventions (the metric functions are ``benchmark.metrics.sets``; the trial rule
   these features is D times the FD of the unit vectors.
 * Sets: one generated face per probe utterance of the probe split (all of them, no cap) against every usable
   gallery face of the same identities. Failed (blank) generated faces are left out of the set and counted.
-* KID: the unbiased MMD² over all pairs of the two full sets (``benchmark.metrics.sets.mmd2_unbiased``: clean-fid's and
-  torch-fidelity's 100 subsets of 1000 average to it; at these sizes the full sets are cheap and exact). FD:
-  scipy.linalg.sqrtm with pytorch-fid's fallbacks. Leaderboards rank by ``kid`` (``rank_by``): FD is strongly
-  biased upwards at the small N of these sets (``benchmark.metrics.sets`` says why), KID is not.
-* Real-face floor (``kid_floor``, ``fd_floor``): the same statistic between the real faces of two disjoint halves of
-  the identities (seeded split) — what a generator that draws real faces of *other* people of the same population
-  reaches at about half this N (FD's floor is further inflated by the halving; KID's is not).
+* KID: the MMD² over the pairs of faces of two *different* identities of the two full sets
+  (``benchmark.metrics.sets.mmd2_between_identities``). Both sets hold several faces per identity; the plain
+  U-statistic (``mmd2_unbiased``, unbiased only for independent faces; clean-fid's and torch-fidelity's subsets
+  average to it) would count same-identity pairs and be biased upwards by about 1/K (0.09 at vox1-s2f's test
+  K = 22), so values would differ across splits and a generator consistent per speaker would be penalised. FD:
+  scipy.linalg.sqrtm with pytorch-fid's fallbacks, flagged below 10 x D faces per set (FD measures N there).
+  Leaderboards rank by ``kid`` (``rank_by``).
+* Real-face floor (``kid_floor``, ``fd_floor``): the generated set replaced by real faces of *another* identity
+  (a seeded derangement: each identity's utterances get a donor's faces), against the real set — the same size and
+  cluster structure as the generated set. KID's floor and a generator drawing from the real population both
+  expect 0. A generated set that copies the real set (the oracle on vox1-s2f) is marked not applicable; a wholly
+  negative KID interval is truncated to [0, 0] and flagged.
+* Version 2 (issue 20): between-identity KID, the derangement floor, the FD flag; version 1's KID and floor were
+  biased by the identity clusters (vox1-s2f test: floor 0.30 above random-face's 0.07).
 * 95 % CI: bootstrap over identities (each resampled identity brings its generated and its real faces), the
   statistic recomputed on every replicate (``spec.bootstrap`` replicates), percentile interval re-centred on the
   point estimate (``benchmark.tasks.realism`` says why).
@@ -32,7 +39,7 @@ from protocols.spec import ProtocolSpec
 
 REALISM = ProtocolSpec(
     name="realism",
-    version=1,
+    version=2,
     task="realism",
     description="FD and KID between the generated and the real test faces in the judge's embedding space (+ floor)",
     source="FD: Heusel et al. 2017 (in the judge's space, not Inception's); KID: Bińkowski et al. 2018",

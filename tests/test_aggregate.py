@@ -217,7 +217,10 @@ def test_aggregate_passes_imposters_to_every_stratum():
     strata = ["f" if int(s[1:]) < 12 else "m" for s in spk]
     values = (torch.rand(480, generator=gen) < 0.6).float()
     scores, by_stratum = aggregate({"accuracy": values}, spk, strata, spec, seed=1, imposters=imp)
-    assert scores["accuracy"] == summarize(values, spk, spec.bootstrap, spec.ci_level, 1, imposters=imp)
+    # the ranked metric also keeps its replicates (issue 20 §3: paired comparisons)
+    assert scores["accuracy"] == summarize(values, spk, spec.bootstrap, spec.ci_level, 1, imposters=imp,
+                                           keep_replicates=True)
+    assert "replicates" in scores["accuracy"] and "replicates" not in by_stratum["gender=f"]["accuracy"]
     rows = [i for i, s in enumerate(strata) if s == "f"]
     want = summarize(values[rows], [spk[i] for i in rows], spec.bootstrap, spec.ci_level, 1,
                      imposters=[imp[i] for i in rows])

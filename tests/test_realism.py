@@ -10,6 +10,7 @@ import torch
 from scipy import linalg
 
 from benchmark.metrics import sets as realism
+from benchmark.metrics.set_bootstrap import percentile_interval, set_bootstrap
 from benchmark.metrics.aggregate import identity_multiplicities
 from benchmark.errors import BenchError
 
@@ -149,12 +150,11 @@ def naive_replicate(x, ox, y, oy, m):
     def k(a, b):
         return (float(np.dot(a, b)) / d + 1) ** 3
 
-    def within(v, w):
-        num = sum(w[i] * w[j] * k(v[i], v[j]) for i in range(len(v)) for j in range(len(v)) if i != j)
-        return num / sum(w[i] * w[j] for i in range(len(v)) for j in range(len(v)) if i != j)
+    def between(u, ou, wu, v, ov, wv):  # pairs of rows of two different identities, weighted
+        pairs = [(i, j) for i in range(len(u)) for j in range(len(v)) if ou[i] != ov[j]]
+        return sum(wu[i] * wv[j] * k(u[i], v[j]) for i, j in pairs) / sum(wu[i] * wv[j] for i, j in pairs)
 
-    cross = sum(wx[i] * wy[j] * k(x[i], y[j]) for i in range(len(x)) for j in range(len(y))) / (wx.sum() * wy.sum())
-    kid = within(x, wx) + within(y, wy) - 2 * cross
+    kid = between(x, ox, wx, x, ox, wx) + between(y, oy, wy, y, oy, wy) - 2 * between(x, ox, wx, y, oy, wy)
 
     def stats(v, w):
         mu = (w[:, None] * v).sum(0) / w.sum()
@@ -171,7 +171,7 @@ def test_bootstrap_replicates_match_a_naive_weighted_computation(dim):
     x, y = rng.normal(size=(9, dim)), rng.normal(size=(12, dim)) + 0.4
     ox, oy = np.arange(9) % 4, np.arange(12) % 4
     mult = torch.tensor([[1.0, 1, 1, 1], [2, 0, 1, 1], [0, 3, 1, 0]], dtype=torch.float64)
-    rep = realism.set_bootstrap(torch.from_numpy(x), torch.from_numpy(ox), torch.from_numpy(y), torch.from_numpy(oy),
+    rep = set_bootstrap(torch.from_numpy(x), torch.from_numpy(ox), torch.from_numpy(y), torch.from_numpy(oy),
                                 mult)
     for b in range(3):
         fd, kid = naive_replicate(x, ox, y, oy, mult[b].numpy())
@@ -181,17 +181,17 @@ def test_bootstrap_replicates_match_a_naive_weighted_computation(dim):
     mu1, s1 = realism.gaussian_stats(x)
     mu2, s2 = realism.gaussian_stats(y)
     assert rep["fd"][0].item() == pytest.approx(realism.frechet_distance(mu1, s1, mu2, s2), rel=1e-7)
-    assert rep["kid"][0].item() == pytest.approx(realism.mmd2_unbiased(torch.from_numpy(x), torch.from_numpy(y)),
-                                                 rel=1e-10)
+    assert rep["kid"][0].item() == pytest.approx(realism.mmd2_between_identities(
+        torch.from_numpy(x), torch.from_numpy(ox), torch.from_numpy(y), torch.from_numpy(oy))[0].item(), rel=1e-10)
 
 
 def test_a_replicate_without_two_rows_has_no_value():
     x, y = torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)
     owners = torch.tensor([0, 1, 2])
-    rep = realism.set_bootstrap(x, owners, y, owners, torch.tensor([[3.0, 0, 0], [1, 1, 1]], dtype=torch.float64))
+    rep = set_bootstrap(x, owners, y, owners, torch.tensor([[3.0, 0, 0], [1, 1, 1]], dtype=torch.float64))
     assert math.isnan(rep["fd"][0]) and math.isnan(rep["kid"][0])
     assert not math.isnan(rep["fd"][1]) and not math.isnan(rep["kid"][1])
-    ci, dropped = realism.percentile_interval(rep["kid"], 0.95)
+    ci, dropped = percentile_interval(rep["kid"], 0.95)
     assert dropped == 1 and ci[0] == ci[1] == rep["kid"][1].item()
 
 
@@ -214,16 +214,17 @@ def test_protocol_is_registered_and_its_floor_split_is_seeded():
     from test_tasks_metrics import synthetic_manifest
 
     spec = get_protocol("realism")
-    assert "realism" in PROTOCOLS and spec.version == 1 and spec.task == "realism" and spec.rank_by == "kid"
+    assert "realism" in PROTOCOLS and spec.version == 2 and spec.task == "realism" and spec.rank_by == "kid"
     assert spec.normalise_embeddings and get_task("realism").NEEDS == {"embedding"}
     m = synthetic_manifest("mmmffmfmff", utts_per=3)
     a, b = build("realism", m, 0), build("realism", m, 0)
     halves = {build("realism", m, s).trials.sha256 for s in range(6)}
     assert a.trials.sha256 == b.trials.sha256 and len(halves) > 1
     sets = list(a.trials["set"])
-    assert sets.count("generated") == len(a.probes) == 30 and sets.count("real") > 0
-    half_of = dict(zip(a.trials["speaker"], a.trials["half"]))
-    assert sorted(list(half_of.values()).count(h) for h in "AB") == [5, 5]
+    assert sets.count("generated") == len(a.probes) == 30 == sets.count("floor") and sets.count("real") > 0
+    floor = [(s, f) for kind, s, f in zip(sets, a.trials["speaker"], a.trials["stands_for"]) if kind == "floor"]
+    donors = dict((f, s) for s, f in floor)
+    assert all(s != f for s, f in floor) and sorted(donors.values()) == sorted(donors)  # a derangement
 
 
 # --- the Inception hook ----------------------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ DATASETS: dict[str, str] = {
                   "its tests and stored results score --split validation+test (5 identities)"),
     "vox1-s2f": ("130 real VoxCeleb1 identities, 328 clips (train 95/241, validation 13/44, test 22/43 identities/"
                  "clips), gallery = VoxCeleb1 face crops, + the released Speech2Face outputs (Oh et al. CVPR 2019; "
-                 "speech2face/speech2face.github.io @ ceb7cfa9ef75, figures/voxceleb)"),
+                 "speech2face/speech2face.github.io @ ceb7cfa9ef75, figures/voxceleb). Not a random sample: the "
+                 "Speech2Face authors' balanced display set (8 clips in each of 41 gender x native x age x ethnicity "
+                 "cells); identities have 1 to 8 clips, so utterance-weighted values weight them unequally"),
     "toy": "synthetic known-answer world, 48 identities (train 32, validation 8, test 8); says nothing about real voices",
 }
 DEFAULT_DATASET = "toy"

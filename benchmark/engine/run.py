@@ -218,17 +218,20 @@ def trials_path(manifest: Manifest, spec: ProtocolSpec, seed: int) -> Path:
 
 
 def default_result_path(results_dir: Path, dataset: str, model_name: str, protocol: str, seed: int,
-                        judge: str = DEFAULT_JUDGE, split: str | None = None) -> Path:
+                        judge: str = DEFAULT_JUDGE, split: str | None = None,
+                        two_face_speakers: bool = False) -> Path:
     """``<results_dir>/<dataset>/<split>/<model>/<protocol>-seed<seed>.json`` for the default judge
     (``benchmark.judges.DEFAULT_JUDGE``, dlib-torch since issue 22), and ``<protocol>-seed<seed>-judge-<judge>.json``
     for any other (``dlib`` included), so that two judges' results never overwrite each other. ``dataset`` is
     ``benchmark.data.identity.result_folder`` (the name, plus the fingerprint for a manifest or a partial copy) and
     ``split`` the evaluated split, so that runs on another split or another copy never overwrite each other either;
     without ``split`` the layout results had before (``<dataset>/<model>/...``, read alike: readers find results by
-    ``rglob``). Names pass ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
+    ``rglob``); ``-two-face-speakers`` before the judge part for a run on the oracle's population (``run_many``'s
+    ``two_face_speakers``). Names pass ``benchmark.safety.path_component`` (a generator named ``..`` is refused)."""
     from benchmark.safety import path_component
 
-    suffix = "" if judge == DEFAULT_JUDGE else f"-judge-{path_component(judge, 'judge name')}"
+    suffix = (("-two-face-speakers" if two_face_speakers else "")
+              + ("" if judge == DEFAULT_JUDGE else f"-judge-{path_component(judge, 'judge name')}"))
     folder = Path(results_dir) / path_component(dataset, "dataset id")
     if split:
         folder = folder / check_split_folder(split)
@@ -354,7 +357,7 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
              out: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] | None = None,
              split: str | None = None, use_cache: bool = True, progress: bool = True, write: bool = True,
              strict: bool = True, skip_conformance: bool = False, judge: str = DEFAULT_JUDGE,
-             judge_device: str = "cpu",
+             judge_device: str = "cpu", two_face_speakers: bool = False,
              analysers: dict[str, Callable] | None = None,
              on_batch: Callable[[list[str], torch.Tensor], None] | None = None,
              before_scoring: Callable[..., Generated | None] | None = None) -> list[dict]:
@@ -433,8 +436,12 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
     if partial:
         stage(f"WARNING: dataset {dataset} is a {partial['note']}")
     specs = [dataset_spec(spec, manifest) for spec in specs]  # e.g. vox1-s2f: VoxCeleb1-crop gallery
-    if specs and getattr(factory, "SHOWS_PROBE_CLIP_FACE", False) and specs[0].gallery_source == "voxceleb":
-        manifest = drop_single_face_identities(manifest, "voxceleb", getattr(factory, "__name__", model))
+    shows_probe_clip = getattr(factory, "SHOWS_PROBE_CLIP_FACE", False) and bool(specs) and \
+        specs[0].gallery_source == "voxceleb"
+    if specs and (shows_probe_clip or two_face_speakers):  # issue 20 §2: the oracle's population, for every row
+        manifest = drop_single_face_identities(manifest, specs[0].gallery_source, getattr(factory, "__name__", model)
+                                               if shows_probe_clip else "the oracle (this run: its population)")
+    two_face_speakers = two_face_speakers and not shows_probe_clip  # the oracle's own rows keep their name
     tasks = {spec.name: get_task(spec.task) for spec in specs}
     split_of = {spec.name: spec.probe_split for spec in specs}
     if len({spec.gallery_source for spec in specs}) > 1:
@@ -498,7 +505,9 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
             if write and not out:  # the exact result paths, now that the generator's name is known
                 for planned in plans:
                     check_out_file(default_result_path(results_dir, result_folder(identity), generator.meta.name,
-                                                       planned, seed, judge, split_of[planned]), fix="Move it away or pass another --results-dir.")
+                                                       planned, seed, judge, split=split_of[planned],
+                                                       two_face_speakers=two_face_speakers),
+                                   fix="Move it away or pass another --results-dir.")
             conformance = conformance_gate(generator, model, manifest, probes, device, skip_conformance)
             t = time.perf_counter()
             stage(f"generating and judging {len(probes)} faces with {generator.meta.name}")
@@ -575,7 +584,8 @@ def run_many(model: str, protocols: Sequence[str], dataset: str = "toy", *,
         if write:
             path = Path(out) if out else default_result_path(Path(results_dir), result_folder(identity),
                                                              generator.meta.name, spec.name, seed, judge,
-                                                             spec.probe_split)
+                                                             split=spec.probe_split,
+                                                             two_face_speakers=two_face_speakers)
             save_result(path, result)  # a full disk is reported after the scores are printed (results.save)
         results.append(result)
     return results

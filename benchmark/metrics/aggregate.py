@@ -113,14 +113,19 @@ def cluster_bootstrap_ci(values: torch.Tensor, clusters: torch.Tensor, n_boot: i
     Returns:
         (low, high) floats. With a single cluster the interval is (mean, mean) — no spread can be estimated.
     """
+    return _percentiles(cluster_bootstrap_replicates(values, clusters, n_boot, seed), level)
+
+
+def cluster_bootstrap_replicates(values: torch.Tensor, clusters: torch.Tensor, n_boot: int = 2000,
+                                 seed: int = 0) -> torch.Tensor:
+    """The replicate means behind ``cluster_bootstrap_ci`` (same arguments): float64 ``[B]``."""
     values = values.double().cpu()
     clusters = clusters.long().cpu()
     k = int(clusters.max()) + 1 if clusters.numel() else 0
     sums = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, values)  # [K]
     counts = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, torch.ones_like(values))  # [K]
     weights = identity_multiplicities(k, n_boot, seed)  # [B, K]
-    means = (weights @ sums) / (weights @ counts)  # [B]
-    return _percentiles(means, level)
+    return (weights @ sums) / (weights @ counts)  # [B]
 
 
 def pigeonhole_replicates(values: torch.Tensor, speakers: torch.Tensor, imposters: torch.Tensor,
@@ -184,7 +189,8 @@ def pigeonhole_replicates(values: torch.Tensor, speakers: torch.Tensor, imposter
 
 def pigeonhole_bootstrap_ci(values: torch.Tensor, speakers: torch.Tensor, imposters: torch.Tensor,
                             n_boot: int = 2000, level: float = 0.95, seed: int = 0,
-                            n_identities: int | None = None) -> tuple[float, float, int]:
+                            n_identities: int | None = None,
+                            replicates_out: list | None = None) -> tuple[float, float, int]:
     """Percentile CI of the mean of trials that involve several identities (two-way bootstrap, module docstring).
 
     Args:
@@ -196,6 +202,7 @@ def pigeonhole_bootstrap_ci(values: torch.Tensor, speakers: torch.Tensor, impost
         level: confidence level in (0, 1).
         seed: seed of the multiplicities (``identity_multiplicities``; device-independent).
         n_identities: K; default 1 + the largest index used.
+        replicates_out: a list that receives the float64 ``[B]`` replicate means (NaN where dropped), if given.
 
     Returns:
         (low, high, dropped): the interval, and how many replicates had no positive total weight; those are
@@ -217,6 +224,8 @@ def pigeonhole_bootstrap_ci(values: torch.Tensor, speakers: torch.Tensor, impost
     means = sums[kept] / weights[kept]  # [B - dropped]
     if imposters.dim() == 2 and imposters.shape[1] >= 2:
         means = means.clamp(low, high)
+    if replicates_out is not None:  # every replicate, NaN where dropped (paired comparisons)
+        replicates_out.append(torch.full_like(sums, math.nan).masked_scatter_(kept, means))
     if not dropped:
         lo, hi = _percentiles(means, level)
         return lo, hi, 0
@@ -316,7 +325,8 @@ def _to_union(names: np.ndarray, rank: np.ndarray, union: np.ndarray) -> np.ndar
 
 
 def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, level: float, seed: int,
-              imposters: Sequence[str] | Sequence[Sequence[str]] | None = None) -> dict:
+              imposters: Sequence[str] | Sequence[Sequence[str]] | None = None,
+              keep_replicates: bool = False) -> dict:
     """Value, CI, counts and flag of per-trial values.
 
     Args:
@@ -332,6 +342,8 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
             Two-way bootstrap over the union of speakers and imposters (module docstring) — unless every trial
             involves all K identities of that union (1:N with N = K; 1:2 with K = 2): then no identity resampling
             can weight one trial against another, and the one-way interval over the speakers is given, flagged.
+        keep_replicates: add ``"replicates"``, the B replicate means in ``benchmark.metrics.paired``'s compact form
+            (with the resampled identities' hash), for paired comparisons of rows scored on the same trials.
 
     Returns:
         ``{"value": float, "ci95": [low, high], "n": N trials, "n_identities": distinct speakers, "bootstrap": kind}``
@@ -359,16 +371,19 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
                          "one trial against another: only the speakers were resampled (one-way), which understates "
                          "the spread")
             imp = None
+    reps: list = []
     if imp is None:
-        lo, hi = cluster_bootstrap_ci(values, torch.from_numpy(spk_rank[spk_codes]), n_boot=n_boot,
-                                      level=level, seed=seed)
+        reps.append(cluster_bootstrap_replicates(values, torch.from_numpy(spk_rank[spk_codes]), n_boot, seed))
+        lo, hi = _percentiles(reps[0], level)
+        names = spk_names
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk, "bootstrap": ONE_WAY, **out}
         smallest, dropped = n_spk, 0
     else:  # table-level maps onto the union, then one gather per column
         spk_idx = torch.from_numpy(_to_union(spk_names, spk_rank, names)[spk_codes])  # [N]
         imp_idx = torch.from_numpy(_to_union(imp_names, imp_rank, names)[imp])  # [N, M]
         lo, hi, dropped = pigeonhole_bootstrap_ci(values, spk_idx, imp_idx[:, 0] if imp.shape[1] == 1 else imp_idx,
-                                                  n_boot=n_boot, level=level, seed=seed, n_identities=len(names))
+                                                  n_boot=n_boot, level=level, seed=seed, n_identities=len(names),
+                                                  replicates_out=reps)
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk,
                "bootstrap": PIGEONHOLE if imp.shape[1] == 1 else PIGEONHOLE_FIRST_ORDER, **out,
                "dropped_replicates": dropped}
@@ -376,4 +391,8 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
     flag = "; ".join(filter(None, extra + [interval_flag(value, out["ci95"], smallest, n_boot, level, dropped)]))
     if flag:
         out["flag"] = flag
+    if keep_replicates:
+        from benchmark.metrics.paired import encode_replicates
+
+        out["replicates"] = encode_replicates(reps[0], [str(x) for x in names], seed)
     return out

@@ -11,11 +11,16 @@ real faces, in a face model's embedding space. Pure functions on arrays/tensors;
   diagonals, and a complex root is accepted only when its diagonal's imaginary parts are below 1e-3 (then the real
   part is kept), else ValueError. Means and covariances as pytorch-fid's ``calculate_activation_statistics``:
   ``np.mean(axis=0)`` and ``np.cov(rowvar=False)`` (unbiased, N − 1).
-* **KID** (Bińkowski, Sutherland, Arbel & Gretton, "Demystifying MMD GANs", ICLR 2018, §4 and App. D): the
-  unbiased estimator of the squared maximum mean discrepancy (Gretton et al., "A Kernel Two-Sample Test", JMLR
-  13, 2012, Lemma 6, unequal sizes) with the cubic polynomial kernel ``k(x, y) = (x·y / d + 1)^3`` (d = feature
-  dimension). Its expectation is the population MMD² whatever the sample sizes — 0 for two samples of one
-  distribution, so an estimate can be negative.
+* **KID** (Bińkowski, Sutherland, Arbel & Gretton, "Demystifying MMD GANs", ICLR 2018, §4 and App. D): the squared
+  maximum mean discrepancy with the cubic polynomial kernel ``k(x, y) = (x·y / d + 1)^3`` (d = feature dimension).
+  ``mmd2_unbiased`` is the two-sample U-statistic (Gretton et al., "A Kernel Two-Sample Test", JMLR 13, 2012,
+  Lemma 6, unequal sizes): unbiased for *independent* rows. Face sets here are clustered by identity (several
+  clips or photos per speaker), and same-identity pairs in its within-set sums add a positive bias of about 1/K
+  (K identities; simulated on one population with vox1-s2f's clip counts, ``benchmarks/realism_cluster_bias.py``:
+  E ≈ 0.09 at K = 22). The protocol's estimator is ``mmd2_between_identities``: the incomplete U-statistic over
+  pairs of rows of *different* identities only, in all three sums (within x, within y, and x against y). When
+  identities are drawn independently from their populations its expectation is the MMD² of the two identity-
+  mixture distributions — 0 for one population, whatever the cluster sizes; an estimate can be negative.
 
 Sample size. FD is strongly biased upwards at small N: the sample covariances of N points in D dimensions have
 rank ≤ N − 1 and the square-root term is biased low, so E[FD] exceeds the population value by roughly
@@ -23,16 +28,17 @@ rank ≤ N − 1 and the square-root term is biased low, so E[FD] exceeds the po
 differently at different N; Chong & Forsyth, "Effectively Unbiased FID and Inception Score and where to find
 them", CVPR 2020, measure the 1/N trend). Here N is a few dozen to a few hundred faces (toy test 48, vox1-mini
 validation+test 54 generated / 100 real, vox1-s2f test 43 / 43; Wen et al.'s full test set ~21,850 / 20,455) in
-D = 128, so FD mostly measures N: read **KID**, which is unbiased, on the leaderboard, and FD only beside a floor
-(the same statistic between two halves of the real faces, ``benchmark.tasks.realism``) at the same N.
+D = 128, so FD mostly measures N: read **KID** on the leaderboard; FD is flagged below ``FD_MIN_ROWS_PER_DIM`` · D
+rows per set (``fd_small_n_flag``), and read only beside its floor (``benchmark.tasks.realism``) at the same N.
 
 Subsets. clean-fid (``fid.kernel_distance``: 100 subsets of min(N1, N2, 1000)) and torch-fidelity
 (``kid_subsets=100``, ``kid_subset_size=1000``) average the estimator over random subsets because a 50,000² kernel
 matrix is costly. Averaged over all subsets of given sizes, the two-sample U-statistic is the full-sample one
 (Hoeffding's representation of U-statistics), so the full estimator (``mmd2_unbiased``) is the subset scheme's
-limit with no Monte Carlo noise; at the sizes of this suite (≤ ~2·10^4 faces per side) its ``N1·N2·D`` kernel
-costs seconds in chunks, so the protocol uses it (one "subset": the whole sets). ``kid_subsets`` is the clean-fid
-scheme, kept for comparison with numbers computed that way.
+limit with no Monte Carlo noise (for independent rows);
+at the sizes of this suite (≤ ~2·10^4 faces per side) its ``N1·N2·D`` kernel
+costs seconds in chunks, so the protocol uses the whole sets (with the between-identity pairs). ``kid_subsets`` is
+the clean-fid scheme, kept for comparison with numbers computed that way.
 
 Features are float64 throughout (the sample covariance and its square root lose digits in float32).
 """
@@ -53,6 +59,8 @@ KID_DEGREE = 3
 """Degree of KID's polynomial kernel (Bińkowski et al. 2018: ``(x·y/d + 1)^3``)."""
 KID_COEF0 = 1.0
 """Constant of KID's polynomial kernel."""
+FD_MIN_ROWS_PER_DIM = 10
+"""FD is flagged when a set has fewer than this many rows per feature dimension (``fd_small_n_flag``)."""
 _CHUNK_ROWS = 4096  # kernel rows computed at a time: a [4096, N] float64 block
 
 
@@ -195,7 +203,10 @@ def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, degree: int = KID_DEGREE
 
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
-    """KID: the unbiased MMD² estimate with the cubic kernel, over all pairs of the two full sets.
+    """The MMD² U-statistic with the cubic kernel over all pairs of two sets of *independent* rows.
+
+    Unbiased only when the rows are independent; with several rows per identity use ``mmd2_between_identities``
+    (module docstring).
 
     ``sum_{i != j} k(x_i, x_j) / (n (n-1)) + sum_{i != j} k(y_i, y_j) / (m (m-1)) - 2 sum_{i,j} k(x_i, y_j) / (n m)``
     (Gretton et al. 2012, Lemma 6; Bińkowski et al. 2018, eq. 2 with their kernel).
@@ -205,7 +216,7 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
         y: float ``[m, D]``, m ≥ 2 (real-face features).
 
     Returns:
-        The estimate (float; its expectation is the population MMD², so it can be negative).
+        The estimate (float; for independent rows its expectation is the population MMD², so it can be negative).
 
     Raises:
         ValueError: a set with fewer than two rows, or dimensions that differ.
@@ -232,7 +243,8 @@ def kid_subsets(x: torch.Tensor, y: torch.Tensor, num_subsets: int = 100, subset
 
     Each of ``num_subsets`` rounds draws ``s = min(n, m, subset_size)`` rows of each set without replacement and
     takes the unbiased MMD² of the two equal-size subsets; the mean and standard deviation over rounds are returned
-    (torch-fidelity reports both). Its expectation given the data is ``mmd2_unbiased(x, y)``.
+    (torch-fidelity reports both). Its expectation given the data is ``mmd2_unbiased(x, y)`` (which assumes
+    independent rows: module docstring).
 
     Args:
         x: float ``[n, D]``; y: float ``[m, D]`` (n, m ≥ 2).
@@ -251,146 +263,102 @@ def kid_subsets(x: torch.Tensor, y: torch.Tensor, num_subsets: int = 100, subset
     return float(np.mean(vals)), float(np.std(vals))
 
 
-# --- the identity bootstrap of a set-to-set statistic ------------------------------------------------------------
+def identity_block_sums(x: torch.Tensor, ox: torch.Tensor, y: torch.Tensor, oy: torch.Tensor, k: int) -> torch.Tensor:
+    """``S[a, b]`` = sum of ``polynomial_kernel`` over the x rows of identity a and the y rows of identity b.
 
+    Args:
+        x: float64 ``[n, D]``; ox: int64 ``[n]`` identity of each row in [0, k).
+        y: float64 ``[m, D]``; oy: int64 ``[m]``.
+        k: number of identities.
 
-def _block_sums(x: torch.Tensor, ox: torch.Tensor, y: torch.Tensor, oy: torch.Tensor, k: int) -> torch.Tensor:
-    """``S[a, b] = sum over x of identity a and y of identity b of k(x, y)``: float64 ``[K, K]`` (row chunks)."""
+    Returns:
+        float64 ``[k, k]`` (computed in row chunks: memory ``[_CHUNK_ROWS, m]``).
+    """
     out = torch.zeros(k, k, dtype=torch.float64, device=x.device)
     for a in range(0, x.shape[0], _CHUNK_ROWS):
-        kern = polynomial_kernel(x[a:a + _CHUNK_ROWS], y)  # [c, M]
+        kern = polynomial_kernel(x[a:a + _CHUNK_ROWS], y)  # [c, m]
         per_col = torch.zeros(k, kern.shape[1], dtype=torch.float64, device=x.device).index_add_(
-            0, ox[a:a + _CHUNK_ROWS], kern)  # [K, M]
+            0, ox[a:a + _CHUNK_ROWS], kern)  # [k, m]
         out += torch.zeros(k, k, dtype=torch.float64, device=x.device).index_add_(1, oy, per_col)
     return out
 
 
-def set_bootstrap(x: torch.Tensor, x_owner: torch.Tensor, y: torch.Tensor, y_owner: torch.Tensor,
-                  multiplicities: torch.Tensor, fd_chunk: int = 250) -> dict[str, torch.Tensor]:
-    """FD and KID of every identity-bootstrap replicate of two feature sets whose rows belong to identities.
+def between_identity_mean(s: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, mult: torch.Tensor) -> torch.Tensor:
+    """Mean kernel value over pairs of rows of *different* identities, identities weighted by ``mult``.
 
-    A replicate draws the K identities with replacement (``multiplicities[b, a]`` copies of identity a) and takes
-    each drawn identity's rows of *both* sets together (its generated and its real faces). The statistics are then
-    recomputed on the resampled sets:
-
-    * FD: mean and covariance of the resampled rows, the covariance as the same weighted U-statistic as KID's
-      (``sum_{i != j} w_i w_j (x_i - x_j)(x_i - x_j)^T / 2`` over the sum of the weights; ``np.cov`` when every
-      multiplicity is 1): a row's copies add no spurious zero-difference pairs that would shrink it. Sets
-      smaller than D go through ``n × n`` Gram matrices (``_fd_sample_space``), larger ones through per-identity
-      sums and scatter matrices and ``frechet_distance_batched``.
-    * KID: the unbiased MMD² as a weighted U-statistic — each pair of distinct original rows (i, j) weighted by
-      the product of their identities' multiplicities, a row never paired with its own copy (which would add
-      ``k(x, x)``, the kernel's largest value, and bias the replicate up) — from identity block sums of the three
-      kernel matrices. With every multiplicity 1 it is ``mmd2_unbiased``.
+    ``(sum_{a != b} m_a m_b S[a, b]) / (sum_{a != b} m_a m_b cx_a cy_b)``: the pairs inside one identity (and,
+    in a bootstrap replicate, between copies of one identity) are left out.
 
     Args:
-        x: float64 ``[n, D]``; x_owner: int64 ``[n]`` identity of each row in [0, K).
-        y: float64 ``[m, D]``; y_owner: int64 ``[m]``.
-        multiplicities: float64 ``[B, K]`` (``benchmark.metrics.aggregate.identity_multiplicities``).
-        fd_chunk: replicates whose covariances are held at once (memory ``4·fd_chunk·D²`` floats).
+        s: float64 ``[k, k]`` block sums (``identity_block_sums``).
+        cx, cy: float64 ``[k]`` rows per identity in each set.
+        mult: float64 ``[B, k]`` identity multiplicities (all ones: the sample itself).
 
     Returns:
-        ``{"fd": [B], "kid": [B]}`` float64 on the CPU; NaN where a replicate leaves a set without two distinct
-        rows (no covariance, no pair).
+        float64 ``[B]``; NaN where no pair of different identities is left.
     """
-    dev = x.device
-    mult = multiplicities.double().to(dev)  # [B, K]
+    m2 = mult * mult  # [B, k]
+    num = ((mult @ s) * mult).sum(1) - m2 @ s.diagonal()  # [B]
+    den = (mult @ cx) * (mult @ cy) - m2 @ (cx * cy)  # [B]
+    return num / den.where(den > 0, torch.full_like(den, math.nan))
+
+
+def mmd2_between_identities(x: torch.Tensor, ox: torch.Tensor, y: torch.Tensor, oy: torch.Tensor,
+                            mult: torch.Tensor | None = None) -> torch.Tensor:
+    """KID of clustered sets: the MMD² incomplete U-statistic over pairs of different identities (module docstring).
+
+    ``mean_{id(i) != id(j)} k(x_i, x_j) + mean_{id(i) != id(j)} k(y_i, y_j) − 2 mean_{id(i) != id(j)} k(x_i, y_j)``
+    with the cubic kernel; every pair used joins two identities, so for identities drawn independently its
+    expectation is the MMD² of the two identity-mixture distributions (0 for one population), unlike
+    ``mmd2_unbiased``, whose same-identity pairs bias it upwards by about 1/K. Identities index one population for
+    both sets (a generated face and a real face of identity a are a same-identity pair).
+
+    Args:
+        x: float ``[n, D]``; ox: int64 ``[n]`` identity of each row in [0, K).
+        y: float ``[m, D]``; oy: int64 ``[m]``.
+        mult: float64 ``[B, K]`` identity multiplicities of bootstrap replicates (copies of one identity are one
+            identity); default one row of ones (the sample), K = 1 + the largest owner.
+
+    Returns:
+        float64 ``[B]`` on the CPU; NaN where a set has no pair of rows of two different identities.
+
+    Raises:
+        ValueError: dimensions or owner lengths that do not match.
+    """
+    x, y = torch.as_tensor(x).double(), torch.as_tensor(y).double()
+    ox, oy = torch.as_tensor(ox, device=x.device).long(), torch.as_tensor(oy, device=y.device).long()
+    if x.shape[1] != y.shape[1] or ox.shape != x.shape[:1] or oy.shape != y.shape[:1]:
+        raise ValueError(f"x {tuple(x.shape)} / owners {tuple(ox.shape)}, y {tuple(y.shape)} / owners "
+                         f"{tuple(oy.shape)}: need [n, D], [n], [m, D], [m] of one D")
+    if mult is None:
+        k = int(max(ox.max(), oy.max())) + 1
+        mult = torch.ones(1, k, dtype=torch.float64)
+    mult = mult.double().to(x.device)
     k = mult.shape[1]
-    x, y = x.double(), y.double()
-    d = x.shape[1]
-    cx = torch.zeros(k, dtype=torch.float64, device=dev).index_add_(0, x_owner, torch.ones_like(x[:, 0]))  # [K]
-    cy = torch.zeros(k, dtype=torch.float64, device=dev).index_add_(0, y_owner, torch.ones_like(y[:, 0]))  # [K]
-    # KID
-    diag_x = torch.zeros(k, dtype=torch.float64, device=dev).index_add_(
-        0, x_owner, ((x * x).sum(1) / d + KID_COEF0) ** KID_DEGREE)  # [K]
-    diag_y = torch.zeros(k, dtype=torch.float64, device=dev).index_add_(
-        0, y_owner, ((y * y).sum(1) / d + KID_COEF0) ** KID_DEGREE)  # [K]
-    sxx, syy, sxy = _block_sums(x, x_owner, x, x_owner, k), _block_sums(y, y_owner, y, y_owner, k), \
-        _block_sums(x, x_owner, y, y_owner, k)  # [K, K] each
-    m2 = mult * mult  # [B, K]
-    nx, ny = mult @ cx, mult @ cy  # [B] resampled set sizes
-
-    def within(s: torch.Tensor, diag: torch.Tensor, c: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-        pairs = n * n - m2 @ c  # [B] weight of the distinct-row pairs
-        return (((mult @ s) * mult).sum(1) - m2 @ diag) / pairs.where(pairs > 0, torch.full_like(pairs, math.nan))
-
-    kid = within(sxx, diag_x, cx, nx) + within(syy, diag_y, cy, ny) - 2 * ((mult @ sxy) * mult).sum(1) / (nx * ny)
-    # FD
-    fd = torch.full((mult.shape[0],), math.nan, dtype=torch.float64, device=dev)
-    sample_space = min(x.shape[0], y.shape[0]) < d
-    if not sample_space:  # per-identity sums and scatter matrices: [K, D] and [K, D*D]
-        sums = [torch.zeros(k, d, dtype=torch.float64, device=dev).index_add_(0, o, v)
-                for v, o in ((x, x_owner), (y, y_owner))]
-        scats = [torch.zeros(k, d * d, dtype=torch.float64, device=dev).index_add_(
-            0, o, (v.unsqueeze(2) * v.unsqueeze(1)).reshape(-1, d * d)) for v, o in ((x, x_owner), (y, y_owner))]
-    for a in range(0, mult.shape[0], fd_chunk):
-        w = mult[a:a + fd_chunk]  # [b, K]
-        ok = ((w @ cx) ** 2 > (w * w) @ cx) & ((w @ cy) ** 2 > (w * w) @ cy)  # [b] both have 2 distinct rows
-        idx = torch.arange(a, a + w.shape[0], device=dev)[ok]
-        if not bool(ok.any()):
-            continue
-        w = w[ok]
-        if sample_space:
-            fd[idx] = _fd_sample_space(x, w[:, x_owner], y, w[:, y_owner])
-            continue
-        stats = []
-        for i, c in enumerate((cx, cy)):
-            n = (w @ c).unsqueeze(1)  # [b, 1]
-            mu = (w @ sums[i]) / n  # [b, D]
-            second = (w @ scats[i]).view(-1, d, d)  # [b, D, D] sum of x x^T over the resampled rows
-            pairs = (n * n - (w * w) @ c.unsqueeze(1)).unsqueeze(2)  # [b, 1, 1] weight of distinct-row pairs
-            cov = n.unsqueeze(2) * (second - n.unsqueeze(2) * mu.unsqueeze(2) * mu.unsqueeze(1)) / pairs
-            stats += [mu, cov]
-        fd[idx] = frechet_distance_batched(stats[0], stats[1], stats[2], stats[3])
-    return {"fd": fd.cpu(), "kid": kid.cpu()}
+    cx = torch.zeros(k, dtype=torch.float64, device=x.device).index_add_(0, ox, torch.ones_like(x[:, 0]))  # [K]
+    cy = torch.zeros(k, dtype=torch.float64, device=x.device).index_add_(0, oy, torch.ones_like(y[:, 0]))  # [K]
+    kid = (between_identity_mean(identity_block_sums(x, ox, x, ox, k), cx, cx, mult)
+           + between_identity_mean(identity_block_sums(y, oy, y, oy, k), cy, cy, mult)
+           - 2 * between_identity_mean(identity_block_sums(x, ox, y, oy, k), cx, cy, mult))
+    return kid.cpu()
 
 
-def _weighted_factor(v: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weighted mean ``[b, D]`` and factor ``A`` ``[b, n, D]`` with ``A^T A`` the weighted-U covariance of ``v``
-    ``[n, D]`` under row weights ``w`` ``[b, n]`` (``set_bootstrap``)."""
-    n = w.sum(1, keepdim=True)  # [b, 1]
-    mu = (w @ v) / n  # [b, D]
-    pairs = n * n - (w * w).sum(1, keepdim=True)  # [b, 1]
-    scale = (n / pairs * w).sqrt().unsqueeze(2)  # [b, n, 1]
-    return mu, scale * (v.unsqueeze(0) - mu.unsqueeze(1))  # [b, D], [b, n, D]
+def fd_small_n_flag(n_rows: int, dim: int) -> str | None:
+    """Why FD of a set of ``n_rows`` rows in ``dim`` dimensions is not to be read, or None.
 
-
-def _fd_sample_space(x: torch.Tensor, wx: torch.Tensor, y: torch.Tensor, wy: torch.Tensor) -> torch.Tensor:
-    """FD of weighted replicates through ``n × n`` Gram matrices, for sets smaller than the dimension.
-
-    With ``S1 = A1^T A1`` and ``S2 = A2^T A2``, ``tr((S1 S2)^(1/2))`` is the nuclear norm of ``A1 A2^T`` (its
-    singular values are the square roots of the non-zero eigenvalues of ``S1 S2``), computed as the square roots of
-    the eigenvalues of ``G G^T`` (the smaller side); ``tr(S) = ||A||_F^2``.
+    Below ``FD_MIN_ROWS_PER_DIM`` · D rows the sample covariance is rank-deficient (N ≤ D) or its entries' relative
+    error ~ sqrt(D / N) exceeds about 0.3, and E[FD] is dominated by its 1/N bias (``tr(S)/N`` ≈ D / N on unit-RMS
+    features; Chong & Forsyth, CVPR 2020): FD then measures N more than the sets (Bińkowski et al. 2018, App. D).
 
     Args:
-        x: ``[n1, D]``; wx: ``[b, n1]`` row weights; y: ``[n2, D]``; wy: ``[b, n2]``.
+        n_rows: rows of the smaller set.
+        dim: feature dimension D.
 
     Returns:
-        float64 ``[b]``.
+        The reason, or None when ``n_rows >= FD_MIN_ROWS_PER_DIM * dim``.
     """
-    mu1, a1 = _weighted_factor(x, wx)
-    mu2, a2 = _weighted_factor(y, wy)
-    g = a1 @ a2.transpose(1, 2)  # [b, n1, n2]
-    gram = g @ g.transpose(1, 2) if g.shape[1] <= g.shape[2] else g.transpose(1, 2) @ g
-    root = torch.linalg.eigvalsh((gram + gram.transpose(1, 2)) / 2).clamp_min(0).sqrt().sum(-1)  # [b]
-    diff = mu1 - mu2
-    return (diff * diff).sum(-1) + (a1 * a1).sum((1, 2)) + (a2 * a2).sum((1, 2)) - 2.0 * root
-
-
-def percentile_interval(replicates: torch.Tensor, level: float) -> tuple[list[float], int]:
-    """Percentile interval of the defined (non-NaN) replicates, and how many were undefined.
-
-    Args:
-        replicates: float ``[B]``.
-        level: confidence level in (0, 1).
-
-    Returns:
-        ``([low, high], dropped)``; ``[nan, nan]`` when no replicate is defined.
-    """
-    ok = ~replicates.isnan()
-    dropped = int((~ok).sum())
-    if not bool(ok.any()):
-        return [math.nan, math.nan], dropped
-    alpha = (1.0 - level) / 2.0
-    lo, hi = torch.quantile(replicates[ok].double(), torch.tensor([alpha, 1.0 - alpha], dtype=torch.float64)).tolist()
-    return [float(lo), float(hi)], dropped
+    need = FD_MIN_ROWS_PER_DIM * dim
+    if n_rows >= need:
+        return None
+    return (f"FD not interpretable: {n_rows} faces in {dim} dimensions, fewer than {FD_MIN_ROWS_PER_DIM} x D = {need} "
+            "(the covariance estimate is too noisy; FD's small-N bias dominates); read KID")

@@ -293,10 +293,12 @@ def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir,
                      **keep, **common)
     if not gen.get("spec"):
         raise BenchError("the result records no model spec (generator.spec); it cannot be re-run.")
+    from benchmark.reports.tables import TWO_FACE, population_of
     from benchmark.safety import trusted_model_spec
 
     trusted_model_spec(gen["spec"], allow_spec)  # a spec read from a result file is never imported on its own
-    return run_many(gen["spec"], protocols, stored["dataset"]["id"], model_args=gen.get("args") or {}, **common)
+    return run_many(gen["spec"], protocols, stored["dataset"]["id"], model_args=gen.get("args") or {},
+                    two_face_speakers=population_of(stored) == TWO_FACE, **common)
 
 
 def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: Sequence[str] = (), *,

@@ -113,7 +113,9 @@ def build_human(manifest: Manifest, spec: ProtocolSpec, real: FaceTable) -> Plan
 
 def score_human(plan: Plan, generated: Generated, manifest: Manifest, spec: ProtocolSpec, device: str,
                 seed: int) -> TaskScores:
-    """``band_accuracy`` against the human bands and the predictor's ceiling ``real_face_band_accuracy``."""
+    """``band_accuracy`` against the human bands, the predictor's ceiling ``real_face_band_accuracy`` and the
+    baseline ``majority_band_accuracy`` (the commonest human band said for every clip); ``band_accuracy`` is flagged
+    when the ceiling's interval does not lie above the baseline's (issue 20 §5)."""
     from benchmark.judges.attributes import COLUMNS, info_dict
 
     trials: TrialTable = plan.trials
@@ -136,6 +138,19 @@ def score_human(plan: Plan, generated: Generated, manifest: Manifest, spec: Prot
             strata.setdefault(name, {}).update(metrics)
     names = BAND_NAMES.get(tuple(spec.age_bands), [str(b) for b in range(len(spec.age_bands) + 1)])
     counts = torch.bincount(ref_band, minlength=len(names)).tolist()
+    # issue 20 §5: the commonest band, said for every clip, beside the predictor's real-face agreement
+    majority = (ref_band == int(np.argmax(counts))).double()  # [N] 1 where the commonest band is right
+    base, base_strata = aggregate({"majority_band_accuracy": majority}, trials["speaker"], trials["stratum"], spec, seed)
+    scores.update(base)
+    for name, metrics in base_strata.items():
+        strata.setdefault(name, {}).update(metrics)
+    ceiling = scores.get("real_face_band_accuracy")
+    if ceiling and not (ceiling["ci95"][0] > base["majority_band_accuracy"]["ci95"][1]):
+        reason = (f"the predictor's band on real faces ({ceiling['value']:.3f} [{ceiling['ci95'][0]:.3f}, "
+                  f"{ceiling['ci95'][1]:.3f}]) is not above the commonest band said for every clip "
+                  f"({base['majority_band_accuracy']['value']:.3f} [{base['majority_band_accuracy']['ci95'][0]:.3f}, "
+                  f"{base['majority_band_accuracy']['ci95'][1]:.3f}]): this protocol cannot separate generators here")
+        scores["band_accuracy"]["flag"] = "; ".join(filter(None, [scores["band_accuracy"].get("flag"), reason]))
     info = {"attribute_model": info_dict(), "age_bands": names, "reference": spec.age_reference,
             "reference_band_share": {n: c / len(trials) for n, c in zip(names, counts)},
             "chance": {"most frequent band": max(counts) / len(trials)},
@@ -167,6 +182,19 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
     names = BAND_NAMES.get(tuple(spec.age_bands), [str(b) for b in range(len(spec.age_bands) + 1)])
     counts = torch.bincount(ref_band, minlength=len(names)).tolist()
+    # issue 20 §5: the commonest band, said for every clip, beside the predictor's real-face agreement
+    majority = (ref_band == int(np.argmax(counts))).double()  # [N] 1 where the commonest band is right
+    base, base_strata = aggregate({"majority_band_accuracy": majority}, trials["speaker"], trials["stratum"], spec, seed)
+    scores.update(base)
+    for name, metrics in base_strata.items():
+        strata.setdefault(name, {}).update(metrics)
+    ceiling = scores.get("real_face_band_accuracy")
+    if ceiling and not (ceiling["ci95"][0] > base["majority_band_accuracy"]["ci95"][1]):
+        reason = (f"the predictor's band on real faces ({ceiling['value']:.3f} [{ceiling['ci95'][0]:.3f}, "
+                  f"{ceiling['ci95'][1]:.3f}]) is not above the commonest band said for every clip "
+                  f"({base['majority_band_accuracy']['value']:.3f} [{base['majority_band_accuracy']['ci95'][0]:.3f}, "
+                  f"{base['majority_band_accuracy']['ci95'][1]:.3f}]): this protocol cannot separate generators here")
+        scores["band_accuracy"]["flag"] = "; ".join(filter(None, [scores["band_accuracy"].get("flag"), reason]))
     info = {"attribute_model": info_dict(), "age_bands": names,
             "reference": spec.age_reference,
             "reference_band_share": {n: c / len(trials) for n, c in zip(names, counts)},

@@ -100,7 +100,9 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
             with the trials for each stratum.
 
     Returns:
-        (scores, strata) as in ``TaskScores``; every summary says which ``"bootstrap"`` it used and carries a
+        (scores, strata) as in ``TaskScores``; the ranked metric's overall summary (``spec.rank_by``, else the first)
+        also carries its bootstrap replicates (``"replicates"``, for paired comparisons); every summary says which
+        ``"bootstrap"`` it used and carries a
         ``"flag"`` when its interval cannot be trusted. NaN values (trials of failed generated faces in a
         continuous metric) are excluded and counted (``"failed_excluded"``; ``_summary``).
 
@@ -109,7 +111,8 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
     """
     kw = dict(n_boot=spec.bootstrap, level=spec.ci_level, seed=seed)
     identities = as_column(identities)
-    scores = {m: _summary(v, identities, imposters, kw) for m, v in values.items()}
+    ranked = spec.rank_by if spec.rank_by in values else next(iter(values), None)  # the leaderboard's ranked metric
+    scores = {m: _summary(v, identities, imposters, {**kw, "keep_replicates": m == ranked}) for m, v in values.items()}
     by_stratum: dict = {}
     if strata is not None:
         names, inverse = factorize(strata)  # sorted stratum labels, [N] index

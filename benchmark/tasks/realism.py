@@ -1,33 +1,43 @@
 """Task "realism": FD and KID between the set of generated faces and the set of real faces, in the judge's
 embedding space, with a real-face floor (``protocols.realism``; metric functions ``benchmark.metrics.sets``).
 
-Trial rule, version 1 (``build``): the identities of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable gallery
+Trial rule, version 2 (``build``): the identities of ``spec.probe_split`` with ≥ 1 utterance and ≥ 1 usable gallery
 face (``trialsets.require_probe_gallery``); the generated set is one face per utterance of each (all of them, no
 cap: the statistics cost ``O(N²·D)`` kernel sums in chunks plus ``D × D`` covariances, seconds at ~2·10^4 faces),
-the real set every usable gallery face of the same identities. The floor splits those K identities into two
-disjoint halves: half A the first ⌊K/2⌋ of a uniform permutation of the sorted identities
-(``trialsets.sample_distinct`` on ``trials.trial_rng(spec, seed)``: the run seed, the protocol name and its
-version, like every protocol's trials), half B the rest. The trial file has one row per face of either set:
-``set`` (generated/real), ``item`` (utterance id / face id), ``speaker``, ``half`` (A/B) — hashed as every trial
-file is.
+the real set every usable gallery face of the same identities. The floor's set stands in for the generated set
+with the same size and cluster structure: each identity a is given a donor ``donor(a) ≠ a`` (a cyclic derangement
+of a uniform permutation of the sorted identities, ``trialsets.sample_distinct`` on ``trials.trial_rng(spec,
+seed)``: the run seed, the protocol name and its version, like every protocol's trials), and for each of a's
+utterances in turn one of the donor's real faces (cycling through them). The trial file has one row per face of
+any set: ``set`` (generated/real/floor), ``item`` (utterance id / face id), ``speaker`` (whose face it is: the
+donor for a floor row), ``stands_for`` (the identity whose utterance a floor row replaces; else the speaker) —
+hashed as every trial file is. (Version 1 split the identities into two halves and compared their real faces:
+half the N and a different cluster structure from what it bounded.)
 
 Score: features are the judge embeddings, L2-normalised and scaled by sqrt(D) (``realism.unit_rms_features``;
 ``protocols.realism`` says why), float64. Metrics:
 
-* ``kid``, ``fd``: generated set vs real set (``realism.mmd2_unbiased``, ``realism.frechet_distance``).
-* ``kid_floor``, ``fd_floor``: real faces of half A vs real faces of half B — what drawing real faces of other
-  people of the same population reaches at about half this N. The oracle's faces (real faces of the very
-  speakers) can come below it; on a VoxCeleb1-crop gallery (vox1-s2f) the oracle shows the probe clip's own crop,
-  which is also in the real set, so its FD and KID there are those of the real set against itself (resized):
-  ≈ 0, not a ceiling any generator can approach.
+* ``kid``: generated set vs real set by ``realism.mmd2_between_identities`` — only pairs of faces of two different
+  identities enter its three sums, so several faces per identity add no bias and a generator consistent per
+  speaker is not penalised against one that draws unrelated faces; expectation 0 for a generator whose faces
+  come from the real faces' population, whatever the cluster sizes. ``fd``: ``realism.frechet_distance``, flagged
+  below ``realism.FD_MIN_ROWS_PER_DIM`` · D faces per set (``realism.fd_small_n_flag``).
+* ``kid_floor``, ``fd_floor``: the floor set vs the real set — what a generator that shows each speaker's voice
+  real faces of *another* test identity reaches at this N and cluster structure (expectation 0 for KID).
+* A generated set that copies the real set (most generated faces at cosine ≥ ``COPY_COSINE`` to a real face of the
+  same identity: the oracle on a VoxCeleb1-crop gallery shows the probe clip's own crop) is not a generator
+  result: ``kid`` and ``fd`` carry ``not_applicable`` with the reason and the count (``copies_of_real``).
+* A KID interval wholly below 0 (MMD² ≥ 0; the sets are closer than independent draws of one population) is
+  truncated to [0, 0] and flagged (the raw interval kept as ``ci95_raw``).
 
 A failed (blank) generated face has no embedding: it is left out of the generated set and counted
 (``failed_excluded``, flagged).
 
 95 % CI: a bootstrap over identities — B = ``spec.bootstrap`` replicates of the K identities drawn with
 replacement (``benchmark.metrics.aggregate.identity_multiplicities`` with the run seed, the draws every protocol's bootstrap
-uses), each drawn identity bringing its generated *and* its real faces (for the floor: its faces in its half), the
-statistic recomputed on each replicate (``realism.set_bootstrap``). The interval is the percentile interval of the
+uses), each drawn identity bringing its generated *and* its real faces (for the floor: its real faces and the floor
+faces it donated), the statistic recomputed on each replicate
+(``set_bootstrap.set_bootstrap``). The interval is the percentile interval of the
 replicates re-centred on the point estimate, ``[v + q_2.5 − mean*, v + q_97.5 − mean*]`` (the bootstrap's bias
 estimate ``mean* − v`` removed; Efron & Tibshirani, An Introduction to the Bootstrap, 1993, §10.6): a replicate
 holds about 63 % distinct identities, so FD — biased upwards as N falls — is larger on every replicate than on
@@ -52,6 +62,8 @@ import numpy as np
 import torch
 
 from benchmark.metrics import sets as realism
+from benchmark.metrics.paired import encode_replicates
+from benchmark.metrics.set_bootstrap import percentile_interval, set_bootstrap
 from benchmark.metrics.aggregate import identity_multiplicities, interval_flag
 from benchmark.data.manifest import Face, Manifest
 from benchmark.errors import ProtocolUnavailable
@@ -61,6 +73,8 @@ from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
 
+COPY_COSINE = 0.99
+"""A generated face at this cosine or above to a real face of its own identity counts as a copy of that face."""
 BOOTSTRAP = "one-way identity, set statistic recomputed (generated and real faces together), re-centred percentile"
 """The ``"bootstrap"`` field of every summary of this task."""
 
@@ -71,7 +85,7 @@ def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
 
 
 def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) -> Plan:
-    """The generated and real sets and the seeded floor halves (rule in the module docstring).
+    """The generated, real and floor sets (rule in the module docstring).
 
     Raises:
         ProtocolUnavailable: fewer than two identities with a voice and a usable gallery face (no floor can be
@@ -84,33 +98,37 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
                                   f"usable {spec.gallery_source} face in dataset {manifest.dataset_id!r}; found "
                                   f"{len(idents)}.")
     order = sample_distinct(trial_rng(spec, seed), len(idents), len(idents))
-    half = {idents[j]: ("A" if pos < len(idents) // 2 else "B") for pos, j in enumerate(order)}
-    cols: dict[str, list[str]] = {"set": [], "item": [], "speaker": [], "half": []}
+    donor = {idents[j]: idents[order[(pos + 1) % len(order)]] for pos, j in enumerate(order)}
+    cols: dict[str, list[str]] = {"set": [], "item": [], "speaker": [], "stands_for": []}
+
+    def add(kind: str, item: str, speaker: str, stands_for: str) -> None:
+        for col, v in zip(cols, (kind, item, speaker, stands_for)):
+            cols[col].append(v)
+
     probes = []
     for ident in idents:
         for utt in manifest.utterances_of(ident):
-            cols["set"].append("generated")
-            cols["item"].append(utt.id)
-            cols["speaker"].append(ident)
-            cols["half"].append(half[ident])
+            add("generated", utt.id, ident, ident)
             probes.append(utt.id)
     for ident in idents:
         for face in gallery[ident]:
-            cols["set"].append("real")
-            cols["item"].append(face)
-            cols["speaker"].append(ident)
-            cols["half"].append(half[ident])
+            add("real", face, ident, ident)
+    for ident in idents:
+        faces = gallery[donor[ident]]
+        for j, _utt in enumerate(manifest.utterances_of(ident)):
+            add("floor", faces[j % len(faces)], donor[ident], ident)
     trials = TrialTable(cols, excluded=excluded, aux={"identities": idents})
-    n_real = len(cols["set"]) - len(probes)
-    info = {"identities": len(idents), "generated_set": len(probes), "real_set": n_real,
-            "floor_halves": {h: sum(1 for i in idents if half[i] == h) for h in ("A", "B")}}
+    info = {"identities": len(idents), "generated_set": len(probes), "real_set": cols["set"].count("real"),
+            "floor_set": cols["set"].count("floor")}
     return Plan(trials=trials, probes=sorted(probes), info=info)
 
 
 def _summary(value: float, replicates: torch.Tensor, n: int, n_real: int, k: int, spec: ProtocolSpec,
-             extra: dict | None = None) -> dict:
-    """``{value, ci95, n, n_real, n_identities, bootstrap, dropped_replicates[, flag]}`` (module docstring)."""
-    ci, dropped = realism.percentile_interval(replicates, spec.ci_level)
+             extra: dict | None = None, kid: bool = False, names: list[str] | None = None, seed: int = 0) -> dict:
+    """``{value, ci95, n, n_real, n_identities, bootstrap, dropped_replicates[, ci95_raw, flag, ...]}`` (module
+    docstring); ``kid``: a wholly negative interval is truncated to [0, 0] and flagged, and with ``names`` (the
+    resampled identities) the replicates are kept (``benchmark.metrics.paired``)."""
+    ci, dropped = percentile_interval(replicates, spec.ci_level)
     defined = replicates[~replicates.isnan()]
     if defined.numel():
         shift = float(defined.mean()) - value  # the bootstrap's estimate of its own bias
@@ -122,17 +140,33 @@ def _summary(value: float, replicates: torch.Tensor, n: int, n_real: int, k: int
     if np.isnan(value):
         reasons.append("no value: a set has fewer than two faces")
     out.pop("flag", None)
+    if kid and ci[1] < 0:
+        out["ci95_raw"], out["ci95"] = ci, [0.0, 0.0]
+        reasons.append("KID interval wholly below 0 (MMD^2 >= 0: the sets are closer than independent draws, e.g. "
+                       "faces copied from the real set): truncated to [0, 0]")
     if reasons:
         out["flag"] = "; ".join(reasons)
+    if kid and names is not None:  # the ranked metric: its replicates for paired comparisons
+        out["replicates"] = encode_replicates(replicates, names, seed)
     return out
 
 
-def _point(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(KID, FD) of two feature sets, NaN when either has fewer than two rows."""
+def _point(x: torch.Tensor, ox: torch.Tensor, y: torch.Tensor, oy: torch.Tensor, k: int) -> tuple[float, float]:
+    """(KID between identities, FD) of two feature sets, NaN when either has fewer than two rows."""
     if x.shape[0] < 2 or y.shape[0] < 2:
         return float("nan"), float("nan")
-    return (realism.mmd2_unbiased(x, y),
-            realism.frechet_distance(*realism.gaussian_stats(x), *realism.gaussian_stats(y)))
+    kid = realism.mmd2_between_identities(x, ox, y, oy, torch.ones(1, k, dtype=torch.float64))
+    return (float(kid[0]), realism.frechet_distance(*realism.gaussian_stats(x), *realism.gaussian_stats(y)))
+
+
+def _copies(x: torch.Tensor, ox: torch.Tensor, y: torch.Tensor, oy: torch.Tensor) -> int:
+    """Generated rows whose cosine to some real row of the same identity is ≥ ``COPY_COSINE`` (features of equal
+    norm sqrt(D), so the cosine is ``x·y / D``)."""
+    if not x.shape[0] or not y.shape[0]:
+        return 0
+    cos = (x @ y.T) / x.shape[1]  # [n, m]
+    same = ox.unsqueeze(1) == oy.unsqueeze(0)  # [n, m]
+    return int(((cos >= COPY_COSINE) & same).any(1).sum())
 
 
 def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest, spec: ProtocolSpec,
@@ -142,9 +176,10 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     dev = torch.device(device)
     idents: list[str] = trials.aux["identities"]
     index = {ident: k for k, ident in enumerate(idents)}
-    sets, items, speakers, halves = (np.asarray(list(trials[c]), dtype=str) for c in ("set", "item", "speaker", "half"))
+    sets, items, speakers = (np.asarray(list(trials[c]), dtype=str) for c in ("set", "item", "speaker"))
     gen_rows = np.flatnonzero(sets == "generated")
     real_rows = np.flatnonzero(sets == "real")
+    floor_rows = np.flatnonzero(sets == "floor")
 
     g_index = generated.index()
     g_vec = generated.vectors[[g_index[u] for u in items[gen_rows]]]  # [U, D]
@@ -153,6 +188,7 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     gen_rows, g_vec = gen_rows[ok], g_vec[ok]
     r_index = real.index()
     r_vec = real.vectors[[r_index[f] for f in items[real_rows]]]  # [R, D]
+    f_vec = real.vectors[[r_index[f] for f in items[floor_rows]]]  # [F, D] the donors' real faces
 
     def feats(vectors: np.ndarray) -> torch.Tensor:  # [N, D] float64 on the device
         return realism.unit_rms_features(torch.from_numpy(np.ascontiguousarray(vectors)).to(dev))
@@ -160,41 +196,66 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     def owners(rows: np.ndarray) -> torch.Tensor:  # [N] int64 identity index
         return torch.tensor([index[s] for s in speakers[rows]], dtype=torch.long, device=dev)
 
-    x, y = feats(g_vec.reshape(-1, r_vec.shape[1])), feats(r_vec)
-    ox, oy = owners(gen_rows), owners(real_rows)
-    in_a = halves[real_rows] == "A"
-    ya, yb, oya, oyb = y[torch.from_numpy(in_a).to(dev)], y[torch.from_numpy(~in_a).to(dev)], oy[in_a], oy[~in_a]
-
-    mult = identity_multiplicities(len(idents), spec.bootstrap, seed)  # [B, K]
-    kid, fd = _point(x, y)
-    kid_floor, fd_floor = _point(ya, yb)
-    nan = torch.full((spec.bootstrap,), float("nan"), dtype=torch.float64)
-    rep = realism.set_bootstrap(x, ox, y, oy, mult) if x.shape[0] >= 2 else {"fd": nan, "kid": nan}
-    rep_floor = realism.set_bootstrap(ya, oya, yb, oyb, mult) if min(len(ya), len(yb)) >= 2 else {"fd": nan, "kid": nan}
-
-    failed = {}
-    if n_failed:
-        failed = {"failed_excluded": n_failed,
-                  "flag": f"{n_failed} generated face(s) failed (blank) and were left out of the generated set"}
+    d = r_vec.shape[1]
+    x, y, xf = feats(g_vec.reshape(-1, d)), feats(r_vec), feats(f_vec.reshape(-1, d))
+    ox, oy, oxf = owners(gen_rows), owners(real_rows), owners(floor_rows)
     k = len(idents)
-    u, r = int(x.shape[0]), int(y.shape[0])
+
+    mult = identity_multiplicities(k, spec.bootstrap, seed)  # [B, K]
+    kid, fd = _point(x, ox, y, oy, k)
+    kid_floor, fd_floor = _point(xf, oxf, y, oy, k)
+    nan = torch.full((spec.bootstrap,), float("nan"), dtype=torch.float64)
+    rep = set_bootstrap(x, ox, y, oy, mult) if x.shape[0] >= 2 else {"fd": nan, "kid": nan}
+    rep_floor = set_bootstrap(xf, oxf, y, oy, mult) if xf.shape[0] >= 2 else {"fd": nan, "kid": nan}
+
+    gen_extra: dict = {}
+    if n_failed:
+        gen_extra = {"failed_excluded": n_failed,
+                     "flag": f"{n_failed} generated face(s) failed (blank) and were left out of the generated set"}
+    u, r, f = int(x.shape[0]), int(y.shape[0]), int(xf.shape[0])
+    copies = _copies(x, ox, y, oy)
+    not_applicable = {}
+    if u and copies * 2 > u:
+        not_applicable = {"copies_of_real": copies, "not_applicable": (
+            f"{copies} of {u} generated faces copy a real face of their own identity (cosine >= {COPY_COSINE:g}): "
+            "the set is the real set itself, not a generator's, so its distance to the real set bounds nothing")}
+    fd_flag = realism.fd_small_n_flag(min(u, r), d)
     scores = {
-        "kid": _summary(kid, rep["kid"], u, r, k, spec, failed),
-        "fd": _summary(fd, rep["fd"], u, r, k, spec, failed),
-        "kid_floor": _summary(kid_floor, rep_floor["kid"], int(ya.shape[0]), int(yb.shape[0]), k, spec),
-        "fd_floor": _summary(fd_floor, rep_floor["fd"], int(ya.shape[0]), int(yb.shape[0]), k, spec),
+        "kid": _summary(kid, rep["kid"], u, r, k, spec, {**gen_extra, **not_applicable}, kid=True, names=idents,
+                        seed=seed),
+        "fd": _summary(fd, rep["fd"], u, r, k, spec, _join_flags(gen_extra, fd_flag, not_applicable)),
+        "kid_floor": _summary(kid_floor, rep_floor["kid"], f, r, k, spec, kid=True),
+        "fd_floor": _summary(fd_floor, rep_floor["fd"], f, r, k, spec, _join_flags({}, realism.fd_small_n_flag(
+            min(f, r), d))),
     }
     info = {
         "feature_space": "the judge's face embedding (the result's judge), L2-normalised and scaled by sqrt(D)",
-        "embedding_dim": int(y.shape[1]),
+        "embedding_dim": d,
         "kid_kernel": f"(x.y / D + {realism.KID_COEF0:g})^{realism.KID_DEGREE} (Bińkowski et al. 2018) = (cos + 1)^3",
-        "kid_estimator": "unbiased MMD^2 over all pairs of the full sets (one subset: the whole sets)",
+        "kid_estimator": ("MMD^2 incomplete U-statistic over pairs of faces of two different identities in all three "
+                          "sums (same-identity pairs left out: no cluster bias), over the whole sets"),
         "fd_sqrtm": f"scipy.linalg.sqrtm; eps {realism.FD_EPS:g} on both diagonals if not finite (pytorch-fid)",
-        "generated_set": u, "real_set": r,
-        "floor": (f"real faces of half A ({int(ya.shape[0])} faces) vs half B ({int(yb.shape[0])} faces) of the "
-                  f"{k} identities, split by trial_rng(spec, seed)"),
-        "small_n_note": (f"FD is biased upwards at small N (here {u} generated / {r} real faces in {int(y.shape[1])} "
-                         "dimensions); rank by KID (unbiased) and read FD against fd_floor"),
+        "generated_set": u, "real_set": r, "floor_set": f,
+        "floor": (f"for each identity's {f} utterances, real faces of another identity (a seeded cyclic derangement "
+                  f"of the {k} identities, trial_rng(spec, seed)) against the real set: the generated set's size and "
+                  "cluster structure"),
+        "small_n_note": (f"FD is biased upwards at small N (here {u} generated / {r} real faces in {d} dimensions; "
+                         f"flagged below {realism.FD_MIN_ROWS_PER_DIM} x D faces): rank by KID and read FD against "
+                         "fd_floor"),
         "lower_is_better": ["kid", "fd", "kid_floor", "fd_floor"],
     }
     return TaskScores(scores=scores, strata={}, info=info)
+
+
+def _join_flags(extra: dict, *more) -> dict:
+    """``extra`` with the flags of ``more`` (strings or dicts with a ``not_applicable``/``flag``) added to its flag."""
+    out = dict(extra)
+    reasons = [out.pop("flag")] if out.get("flag") else []
+    for m in more:
+        if isinstance(m, dict):
+            out.update({key: v for key, v in m.items() if key != "flag"})
+        elif m:
+            reasons.append(m)
+    if reasons:
+        out["flag"] = "; ".join(reasons)
+    return out
