@@ -1,8 +1,8 @@
 """The learned baselines' faces are the same bytes under another CPU family's kernels (issue 20 §6).
 
 Each run is a fresh process, so the kernel choice is made from the environment as on another machine: torch's
-non-vectorised kernels (``ATEN_CPU_CAPABILITY=default``, a CPU without AVX2), oneDNN off, one thread, and MKL's
-SSE4.2 kernels, against this machine's own choices. In float32 (before ``baselines.trained.INFERENCE_DTYPE``)
+non-vectorised kernels (``ATEN_CPU_CAPABILITY=default``, a CPU without AVX2), oneDNN off, two threads, and MKL's
+SSE4.2 kernels, against this machine's own choices on one thread. In float32 (before ``baselines.trained.INFERENCE_DTYPE``)
 wen-gan's toy faces differed in 3 of 48 under ``ATEN_CPU_CAPABILITY=default`` alone (``benchmarks/cross_cpu.py``).
 """
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 GENERATE = """
 import sys, numpy as np, torch, os
-torch.set_num_threads(int(os.environ.get("CROSS_CPU_THREADS", "2")))
+torch.set_num_threads(int(os.environ.get("CROSS_CPU_THREADS", "1")))
 torch.backends.mkldnn.enabled = os.environ.get("CROSS_CPU_MKLDNN", "1") == "1"
 from benchmark.data.datasets import load_dataset
 from benchmark.engine.run import voice_batch
@@ -33,8 +33,8 @@ with caching_off():  # ar-spm's speaker embeddings computed here, not read from 
     np.save(sys.argv[3], gen.generate(waves, lengths, [u.id for u in utts]).numpy())
 """
 
-OTHER_CPU = {"ATEN_CPU_CAPABILITY": "default", "CROSS_CPU_MKLDNN": "0", "CROSS_CPU_THREADS": "1",
-             "OMP_NUM_THREADS": "1", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
+OTHER_CPU = {"ATEN_CPU_CAPABILITY": "default", "CROSS_CPU_MKLDNN": "0", "CROSS_CPU_THREADS": "2",
+             "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
 
 
 def faces_in_fresh_process(model: str, out: Path, env: dict) -> np.ndarray:
