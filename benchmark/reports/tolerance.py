@@ -35,7 +35,10 @@ left is the judges' own drift. On a 2-core AMD EPYC (AVX2), dlib-torch's embeddi
 times that); dlib (C++, kernels fixed at build time) reproduced to the bit. FD on an Intel AVX-512 CPU moved 7.9e-4
 (above), so ``SET_REL`` is set from that. sface (OpenCV's DNN module picks AVX-512, AVX2 or SSE kernels at run
 time) moved 31 of 120 stored results beyond 1e-4 with OpenCV's AVX kernels disabled: one 1:2 trial of 1,093
-flipped, KID CI ends by 1.5e-4 relative (commit e2a5a9e).
+flipped, KID CI ends by 1.5e-4 relative (commit e2a5a9e); its embeddings move by up to 2e-3 here without AVX2, and
+cosines near 0 (mean-face's, in [-0.11, 0.14]) moved by up to 9e-6 absolute between the storing CPU and this one,
+beyond any relative tolerance: ``abs`` = 1e-4 for sface, 1e-5 for dlib-torch (ten times their measured absolute
+drift; embeddings 9.6e-7 for dlib-torch), far below a 1-point change.
 """
 
 from __future__ import annotations
@@ -94,9 +97,9 @@ AVX-512 CPU; see ``DRIFT`` for this CPU's kernel variants), and below a 1 % chan
 DRIFT: dict[str, Drift] = {
     "dlib": Drift(rel=1e-4, abs=1e-6, set_rel=SET_REL, flips=0,
                   source="dlib: bit-identical embeddings on every CPU measured"),
-    "dlib-torch": Drift(rel=1e-4, abs=1e-6, set_rel=SET_REL, flips=0,
+    "dlib-torch": Drift(rel=1e-4, abs=1e-5, set_rel=SET_REL, flips=0,
                         source="dlib-torch: float32 rounding of the embeddings"),
-    "sface": Drift(rel=1e-3, abs=1e-6, set_rel=SET_REL, flips=1,
+    "sface": Drift(rel=1e-3, abs=1e-4, set_rel=SET_REL, flips=1,
                    source="sface: OpenCV DNN kernels by CPU, 1 flipped trial"),
 }
 """Per judge registry name. A judge not listed (a plug-in) gets ``UNMEASURED``."""
