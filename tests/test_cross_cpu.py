@@ -2,8 +2,9 @@
 
 Each run is a fresh process, so the kernel choice is made from the environment as on another machine: torch's
 non-vectorised kernels (``ATEN_CPU_CAPABILITY=default``, a CPU without AVX2), oneDNN off, two threads, and MKL's
-SSE4.2 kernels, against this machine's own choices on one thread. In float32 (before ``baselines.trained.INFERENCE_DTYPE``)
-wen-gan's toy faces differed in 3 of 48 under ``ATEN_CPU_CAPABILITY=default`` alone (``benchmarks/cross_cpu.py``).
+SSE4.2 kernels, against this machine's own choices on one thread. In float32 (before
+``baselines.trained.INFERENCE_DTYPE``) wen-gan's toy faces differed in 3 of 48 under ``ATEN_CPU_CAPABILITY=default``
+alone, speech2face's in 10 and ar-spm's in 11 under all variants together (``benchmarks/cross_cpu.py``).
 """
 
 import os
