@@ -12,6 +12,12 @@ to -30 dBFS, long silences trimmed by WebRTC VAD (mode 3, 30 ms windows), 40-bin
 Batching: the API takes batches; the partial windows of each utterance go through the LSTM in one call
 (utterances are not mixed, so an embedding never depends on its batch); the result equals
 ``embed_utterance`` to float32 rounding (checked in ``tests/test_baselines.py``).
+Precision: the mel spectrogram and the LSTM run in float64 (``COMPUTE_DTYPE``; resemblyzer computes in float32),
+and the embedding is rounded to float32 at the end. In float32 the BLAS and SIMD kernels that numpy (OpenBLAS),
+librosa and torch pick by CPU sum in different orders, so an embedding moved by about 1e-7 between CPUs, enough
+to flip a nearest-neighbour or gender decision that sits on a near-tie (ar-spm's face prior, ``voice_only``);
+float64 differences (about 1e-16) vanish in the float32 rounding except on a last-bit tie
+(``benchmarks/cross_cpu.py`` measures both).
 Embeddings are cached on disk (``<cache>/speaker.sqlite``) by the sha256 of the float32 samples, the encoder's
 weights sha256 and ``PREPROCESS_VERSION``, as the judge caches face embeddings. One documented choice: when
 VAD trimming leaves less than ``MIN_TRIMMED_S`` of audio (e.g. a recording of
@@ -36,10 +42,13 @@ from benchmark.errors import BenchError
 EMBED_DIM = 256
 """Dimension of resemblyzer's embeddings."""
 
+COMPUTE_DTYPE = torch.float64
+"""Floating type of the mel spectrogram and the LSTM (module docstring, "Precision")."""
+
 MIN_TRIMMED_S = 0.5
 """Below this much audio left after resemblyzer's silence trimming, in seconds, the untrimmed audio is used."""
 
-PREPROCESS_VERSION = "resemblyzer-0.1.4-preprocess_wav-rate1.3-cov0.75-min0.5s-v2"
+PREPROCESS_VERSION = "resemblyzer-0.1.4-preprocess_wav-rate1.3-cov0.75-min0.5s-float64-v3"
 """Version of the steps above; part of the cache key."""
 
 WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
@@ -81,12 +90,14 @@ class SpeakerEncoder:
 
     Attributes:
         weights_sha256: sha256 of resemblyzer's ``pretrained.pt`` (recorded in generator metas).
+        encoder: resemblyzer's own ``VoiceEncoder`` (float32, as shipped).
 
     Raises:
         BenchError: resemblyzer is missing, or its ``pretrained.pt`` is not the expected file (``WEIGHTS_SHA256``).
     """
 
     def __init__(self, device: str = "cpu", cache: bool = True):
+        import copy
         from pathlib import Path
 
         from benchmark.judges.base import check_model_file
@@ -98,8 +109,10 @@ class SpeakerEncoder:
                                                "Reinstall it: `pip install --force-reinstall resemblyzer==0.1.4`.")
         self.device = torch.device(device)
         self.encoder = rz.VoiceEncoder(device=self.device, verbose=False).eval()
+        self._encoder = copy.deepcopy(self.encoder).to(COMPUTE_DTYPE)  # the one ``compute`` runs (exact copy)
         self.use_cache = cache
-        self._key_suffix = f"|resemblyzer|{self.weights_sha256}|{PREPROCESS_VERSION}"
+        self._key_suffix = f"|resemblyzer|{self.weights_sha256}|{PREPROCESS_VERSION}" + (
+            "" if COMPUTE_DTYPE == torch.float64 else f"|{COMPUTE_DTYPE}")  # a float32 measurement never mixes in
 
     def preprocess(self, wave: np.ndarray) -> np.ndarray:
         """resemblyzer's ``preprocess_wav`` on one 16 kHz float32 ``[T]`` recording, with the short-result fallback.
@@ -142,6 +155,26 @@ class SpeakerEncoder:
             cache.close()
         return np.stack([found[k][0] for k in keys]) if keys else np.zeros((0, EMBED_DIM), np.float32)
 
+    def mel(self, wav: np.ndarray) -> np.ndarray:
+        """resemblyzer's ``wav_to_mel_spectrogram`` (librosa, 40 mel bins, 25 ms window, 10 ms hop), computed in
+        ``COMPUTE_DTYPE`` (float64; with float32 it is resemblyzer's own function to the bit).
+
+        Args:
+            wav: float32 ``[T]`` preprocessed 16 kHz samples.
+
+        Returns:
+            ``[frames, 40]`` mel power spectrogram (not log) of ``COMPUTE_DTYPE``, resemblyzer's layout.
+        """
+        import librosa
+
+        rz = self._rz.audio
+        dtype = np.float64 if COMPUTE_DTYPE == torch.float64 else np.float32
+        frames = librosa.feature.melspectrogram(
+            y=np.asarray(wav, dtype=dtype), sr=rz.sampling_rate,
+            n_fft=int(rz.sampling_rate * rz.mel_window_length / 1000),
+            hop_length=int(rz.sampling_rate * rz.mel_window_step / 1000), n_mels=rz.mel_n_channels)
+        return np.ascontiguousarray(frames.astype(dtype).T)
+
     def compute(self, waves: Sequence[np.ndarray], rate: float = 1.3, min_coverage: float = 0.75) -> np.ndarray:
         """Embed recordings without the cache: each recording's partial windows in one LSTM call.
 
@@ -167,10 +200,10 @@ class SpeakerEncoder:
             wav_slices, mel_slices = rz.VoiceEncoder.compute_partial_slices(len(wav), rate, min_coverage)
             if wav_slices[-1].stop >= len(wav):
                 wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)), "constant")
-            mel = rz.wav_to_mel_spectrogram(wav)  # [frames, 40]
+            mel = self.mel(wav)  # [frames, 40]
             partials = torch.from_numpy(np.stack([mel[s] for s in mel_slices])).to(self.device)  # [P, 160, 40]
             with torch.no_grad():
-                emb = self.encoder(partials).cpu().double().mean(dim=0)  # [256]
+                emb = self._encoder(partials).cpu().double().mean(dim=0)  # [256]
             out[i] = (emb / emb.norm()).float().numpy()
         return out
 

@@ -11,6 +11,14 @@
   a padded batch differ from the unpadded ones in the last bit, enough to flip a pixel's rounding);
 * inference samples nothing, so the output of an utterance is a function of its waveform alone (the run
   seed is not needed);
+* inference runs in float64 (``INFERENCE_DTYPE``: the front end, every network, and ar-spm's speaker encoder,
+  ``baselines.speaker``), and the image is rounded to uint8 only at the end, so the faces are the same bytes on
+  any CPU. In float32, torch's CPU kernels (picked by CPU capability: AVX-512, AVX2 or none; oneDNN or not; the
+  thread count) sum in different orders and move a face's values by about 1e-6 relative, enough to flip some
+  pixels' rounding and move every metric downstream (``bench check`` failed on another CPU). oneDNN has no float64
+  kernels, and float64 rounding differences (about 1e-16 relative, a few hundred ulps after the network) reach a
+  pixel only when its exact value lies within about 1e-10 of a rounding boundary: a chance of about 1e-5 per
+  64x64 face set of 48 faces. ``benchmarks/cross_cpu.py`` compares the bytes under the kernel variants;
 * ``meta`` carries the checkpoint's sha256, its step count and training dataset, the face model it was
   trained against, and ``trained_against_judge``.
 """
@@ -25,6 +33,9 @@ import torch
 from baselines.nets import to_uint8
 from benchmark.errors import BenchError
 from benchmark.generators.base import GeneratorContext, GeneratorMeta
+
+INFERENCE_DTYPE = torch.float64
+"""The floating type of the learned baselines' inference (module docstring: faces reproduce across CPUs)."""
 
 
 class Recipe:
@@ -174,7 +185,9 @@ class TrainedGenerator:
         self.recipe = build_recipe(baseline, ck["config"], ck["info"], ctx.device)
         self.recipe.load_state({"modules": ck["modules"]}, ctx.device)
         self.recipe.eval()
-        self.front_end = VoiceFrontEnd()
+        for module in self.recipe.modules.values():
+            module.to(INFERENCE_DTYPE)  # float parameters and buffers; exact (float32 -> float64)
+        self.front_end = VoiceFrontEnd(dtype=INFERENCE_DTYPE)
         cls = type(self.recipe)
         config = json.dumps(ck["config"], sort_keys=True)
         self.meta = GeneratorMeta(
@@ -188,7 +201,11 @@ class TrainedGenerator:
         )
 
     def generate(self, waveforms: torch.Tensor, lengths: torch.Tensor, utterance_ids: Sequence[str]) -> torch.Tensor:
-        """uint8 ``[B, 3, S, S]`` faces for float32 ``[B, T]`` 16 kHz voices with int64 ``[B]`` lengths."""
+        """uint8 ``[B, 3, S, S]`` faces for float32 ``[B, T]`` 16 kHz voices with int64 ``[B]`` lengths.
+
+        Each voice is run alone, in float64 (``INFERENCE_DTYPE``), and rounded to uint8 at the end (module
+        docstring).
+        """
         out = []
         with torch.no_grad():
             for b in range(len(utterance_ids)):

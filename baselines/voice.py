@@ -233,13 +233,15 @@ def _mel_filters_np(n_mels: int, n_fft: int, f_min: float, f_max: float) -> np.n
     return filters
 
 
-def mel_filters(n_mels: int = N_MELS, n_fft: int = N_FFT, f_min: float = F_MIN, f_max: float = F_MAX) -> torch.Tensor:
+def mel_filters(n_mels: int = N_MELS, n_fft: int = N_FFT, f_min: float = F_MIN, f_max: float = F_MAX,
+                dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The Sphinx triangular mel filter bank of the authors' ``mfcc.py`` (mel = 2595 log10(1 + f / 700)).
 
     Returns:
-        float32 ``[n_fft // 2 + 1, n_mels]``; filter k has height ``2 / width_in_Hz`` at its centre bin.
+        ``[n_fft // 2 + 1, n_mels]`` of ``dtype`` (float32 by default; computed in float64);
+        filter k has height ``2 / width_in_Hz`` at its centre bin.
     """
-    return torch.from_numpy(_mel_filters_np(n_mels, n_fft, f_min, f_max)).float()
+    return torch.from_numpy(_mel_filters_np(n_mels, n_fft, f_min, f_max)).to(dtype)
 
 
 def frame_counts(lengths: torch.Tensor) -> torch.Tensor:
@@ -247,15 +249,19 @@ def frame_counts(lengths: torch.Tensor) -> torch.Tensor:
     return torch.div(lengths, HOP_LENGTH, rounding_mode="floor") + 1
 
 
-def log_mel(waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def log_mel(waveforms: torch.Tensor, lengths: torch.Tensor,
+            dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """64-bin log mel-spectrograms (module docstring, step 2), batched.
 
     Args:
         waveforms: float32 ``[B, T]`` at 16 kHz in [-1, 1], zero-padded after each recording.
         lengths: int64 ``[B]`` samples.
+        dtype: the floating type every step is computed in: float32 (training features) or float64 (the
+            learned baselines' inference, ``baselines.trained``: float64 rounding differences between CPU
+            kernels stay far below what reaches an 8-bit pixel).
 
     Returns:
-        (logmel, frames): float32 ``[B, 64, F]`` natural-log mel energies (zero beyond each recording's
+        (logmel, frames): ``[B, 64, F]`` natural-log mel energies of ``dtype`` (zero beyond each recording's
         frames), and int64 ``[B]`` frame counts, ``F = max(frames)``.
 
     Raises:
@@ -266,7 +272,7 @@ def log_mel(waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tenso
     frames = frame_counts(lengths.cpu()).to(device)  # [B]
     n_frames = int(frames.max())
     need = (n_frames - 1) * HOP_LENGTH + WIN_LENGTH
-    x = waveforms.float() * INT16_SCALE
+    x = waveforms.to(dtype) * INT16_SCALE
     idx = torch.arange(x.shape[1], device=device)
     x = torch.where(idx[None, :] < lengths[:, None], x, torch.zeros((), device=device))  # [B, T]
     x = torch.cat([x[:, :1], x[:, 1:] - PRE_EMPHASIS * x[:, :-1]], dim=1)
@@ -274,10 +280,10 @@ def log_mel(waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tenso
     if x.shape[1] < need:
         x = torch.nn.functional.pad(x, (0, need - x.shape[1]))
     chunks = x[:, :need].unfold(1, WIN_LENGTH, HOP_LENGTH)  # [B, F, 400]
-    window = torch.hamming_window(WIN_LENGTH, periodic=False, dtype=torch.float32, device=device)
+    window = torch.hamming_window(WIN_LENGTH, periodic=False, dtype=dtype, device=device)
     spec = torch.fft.rfft(chunks * window, n=N_FFT)  # [B, F, 513]
     power = spec.real.square() + spec.imag.square()
-    mel = power @ mel_filters().to(device)  # [B, F, 64]
+    mel = power @ mel_filters(dtype=dtype).to(device)  # [B, F, 64]
     logmel = mel.clamp_min(LOG_FLOOR).log().transpose(1, 2)  # [B, 64, F]
     valid = torch.arange(n_frames, device=device)[None, :] < frames[:, None]  # [B, F]
     return logmel * valid[:, None, :], frames
@@ -287,14 +293,14 @@ def normalise(features: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
     """Per-bin mean and variance normalisation over each recording's own frames (module docstring, step 3).
 
     Args:
-        features: float32 ``[B, C, F]``; frames beyond ``frames[b]`` are ignored.
+        features: float32 or float64 ``[B, C, F]``; frames beyond ``frames[b]`` are ignored.
         frames: int64 ``[B]`` valid frame counts (>= 1).
 
     Returns:
-        float32 ``[B, C, F]``: ``(x - mean) / (std + eps)`` per recording and bin (population std, float32
-        eps), zero beyond each recording's frames.
+        ``[B, C, F]`` of the features' dtype: ``(x - mean) / (std + eps)`` per recording and bin (population std,
+        float32 eps, the authors' constant, whatever the dtype), zero beyond each recording's frames.
     """
-    valid = (torch.arange(features.shape[2], device=features.device)[None, :] < frames[:, None]).float()  # [B, F]
+    valid = (torch.arange(features.shape[2], device=features.device)[None, :] < frames[:, None]).to(features.dtype)
     n = valid.sum(dim=1)[:, None, None]  # [B, 1, 1]
     mean = (features * valid[:, None, :]).sum(dim=2, keepdim=True) / n  # [B, C, 1]
     centred = (features - mean) * valid[:, None, :]
@@ -309,10 +315,12 @@ class VoiceFrontEnd:
     Attributes:
         vad: run the VAD (True in every baseline; False for already-trimmed audio).
         vad_mode: WebRTC VAD aggressiveness.
+        dtype: floating type of the features (``log_mel``): float32 for training, float64 for inference.
     """
 
     vad: bool = True
     vad_mode: int = VAD_MODE
+    dtype: torch.dtype = torch.float32
 
     def __call__(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of whole recordings.
@@ -322,8 +330,8 @@ class VoiceFrontEnd:
             lengths: int64 ``[B]`` samples.
 
         Returns:
-            (features, frames): float32 ``[B, 64, F]`` normalised log mel (zero beyond each recording's frames)
-            and int64 ``[B]`` frame counts, on the input's device.
+            (features, frames): ``[B, 64, F]`` normalised log mel of ``self.dtype`` (zero beyond each
+            recording's frames) and int64 ``[B]`` frame counts, on the input's device.
 
         Raises:
             BenchError: malformed shapes or lengths.
@@ -332,7 +340,7 @@ class VoiceFrontEnd:
             waveforms, lengths = keep_speech(waveforms, lengths, self.vad_mode)
         else:
             _check_batch(waveforms, lengths)
-        logmel, frames = log_mel(waveforms, lengths)
+        logmel, frames = log_mel(waveforms, lengths, self.dtype)
         return normalise(logmel, frames), frames
 
 

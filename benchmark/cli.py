@@ -482,8 +482,9 @@ def add_results_commands(sub, default_dataset: str) -> None:
     p.add_argument("names", nargs="*", help="generator names, model specs, result files or folders (default: all)")
     p.add_argument("--results-dir", default="leaderboards/results")
     p.add_argument("--tolerance", default="auto", choices=["auto", "numeric", "exact", "ci"],
-                   help="auto: numeric (relative 1e-4, counts and trial hashes exact) for CPU runs with the stored "
-                        "library versions, else each run within the other's 95%% CI; exact: bit-equal")
+                   help="auto: numeric (the judge's measured cross-CPU drift per metric, counts and trial hashes "
+                        "exact; benchmark/reports/tolerance.py) unless --device names a GPU, then each run within "
+                        "the other's 95%% CI; never chosen by the result file; exact: bit-equal")
     p.add_argument("--device", help="re-run on this device instead of each result's own")
     p.add_argument("--data-root", help="the dataset's own directory")
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories")

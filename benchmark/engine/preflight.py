@@ -127,8 +127,12 @@ def check_outputs(out: str | os.PathLike[str] | None, results_dir: str | os.Path
     ``check_writable_dir``).
 
     Raises:
-        BenchError: as those two.
+        BenchError: as those two, or a target in the committed ``leaderboards/results`` while the checkout has
+            uncommitted changes (``benchmark.results.provenance.require_clean_tree``).
     """
+    from benchmark.results.provenance import require_clean_tree
+
+    require_clean_tree(out or results_dir)
     if out:
         check_out_file(out, "--out", "or use --results-dir for a folder of results.")
     else:

@@ -84,17 +84,21 @@ def read_result(path: Path) -> dict:
 
 
 def git_commit() -> str:
-    """The suite's git commit (with "-dirty" if the tree has changes), or "unknown" outside a checkout."""
-    here = Path(__file__).resolve().parent
+    """The suite's git commit, with "-dirty" if the checkout has changes outside the committed results and the
+    tables made from them (``benchmark.results.provenance.code_changes``), or "unknown" outside a checkout."""
+    from benchmark.errors import BenchError
+    from benchmark.results.provenance import checkout_root, code_changes
+
+    root = checkout_root()
+    if root is None:
+        return "unknown"
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              timeout=10).stdout.strip()
         if not sha:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
+        return sha + ("-dirty" if code_changes(root) else "")
+    except (OSError, subprocess.SubprocessError, BenchError):
         return "unknown"
 
 
