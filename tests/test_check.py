@@ -85,7 +85,7 @@ def test_numeric_on_the_cpu_whatever_the_file_records(results, vox1_mini):
 ], ids=["environment.torch", "environment.numpy+dlib", "judge.library", "device", "git_commit"])
 def test_a_tampered_score_with_a_provenance_edit_fails(results, vox1_mini, provenance):
     """Issue 21: editing a provenance field switched the tolerance to "within the CIs", so a tampered score passed."""
-    path = results / "vox1-mini" / "random-face" / "unstratified-seed0.json"
+    path = results / "vox1-mini" / MINI_SPLIT / "random-face" / "unstratified-seed0.json"
     stored = json.loads(path.read_text())["scores"]["accuracy"]
 
     def tamper(r):
