@@ -160,7 +160,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                          "yes" if info else f"no: {st.reason}"])
         print(tabulate(rows, headers=["judge", "id", "dim", "library", "available"]))
     elif args.what == "models":
-        from benchmark.registry import MODELS, model_names
+        from benchmark.generators.registry import MODELS, model_names
 
         rows = [[n, MODELS.get(n, "(entry point)")] for n in model_names()]
         print(tabulate(rows, headers=["model", "factory"]))

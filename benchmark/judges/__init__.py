@@ -37,7 +37,7 @@ JUDGES: dict[str, str] = {
 
 DEFAULT_JUDGE = "dlib"
 """The judge a run uses unless told otherwise; its results keep the file names they had before judges were
-plug-ins (``benchmark.engine.run.default_result_path``) and its cache keys are unchanged."""
+plug-ins (``benchmark.engine.config.default_result_path``) and its cache keys are unchanged."""
 
 DEFAULT_JUDGE_ID = "dlib-resnet-v1"
 """``info.id`` of the default judge (``DlibJudge.name``): results written before the registry recorded only the id,
