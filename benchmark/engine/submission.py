@@ -153,7 +153,7 @@ def plan_protocols(protocols: Sequence[str], dataset: str = "toy", *, seed: int 
         BenchError: unknown protocol or dataset, unreadable data, or (strict) a protocol that cannot run.
     """
     config = RunConfig(model=None, protocols=protocols, dataset=dataset, data_root=data_root, data_dir=data_dir,
-                       seed=seed, use_cache=use_cache, progress=progress, write=False, strict=strict,
+                       seed=seed, split=split, use_cache=use_cache, progress=progress, write=False, strict=strict,
                        judge=judge or DEFAULT_JUDGE, judge_device=judge_device)
     with caching_off(not use_cache):
         setup = prepare(config, preflight(config))
