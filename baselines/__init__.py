@@ -1,1 +1,1 @@
-"""Reference generators. Registered in ``benchmark.registry.MODELS``."""
+"""Reference generators. Registered in ``benchmark.generators.registry.MODELS``."""

@@ -181,7 +181,7 @@ class TrainedGenerator:
         self.device = ctx.device
         self.training_identities = tuple(ck["dataset"]["identities"])
         """VoxCeleb1 IDs the checkpoint trained on: the engine refuses an evaluated split holding any of them
-        (``benchmark.engine.run.check_split_disjoint``), whatever dataset the checkpoint was trained on."""
+        (``benchmark.engine.plan.check_split_disjoint``), whatever dataset the checkpoint was trained on."""
         self.recipe = build_recipe(baseline, ck["config"], ck["info"], ctx.device)
         self.recipe.load_state({"modules": ck["modules"]}, ctx.device)
         self.recipe.eval()

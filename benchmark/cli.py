@@ -68,44 +68,50 @@ def _excluded_line(result: dict) -> str:
 
 
 def print_result(result: dict) -> None:
-    """Print one protocol's result as ``bench run`` shows it (header, score table, provenance lines)."""
+    """Print one protocol's result as ``bench run`` shows it (header, score table, provenance lines).
+
+    The result is read through the typed schema (``benchmark.results.schema.Result``): a malformed one gets one
+    error naming the field, not a ``KeyError``.
+    """
     if "skipped" in result:
         print(f"protocol {result['protocol']['name']} skipped: {result['skipped']}")
         return
-    gen, proto, data, inputs = result["generator"], result["protocol"], result["dataset"], result["inputs"]
-    print(f"model {gen['name']} | protocol {proto['name']} v{proto['version']} | dataset {data['id']}"
-          f"{' (PARTIAL)' if data.get('partial') else ''} | seed {result['seed']} | device {result['device']}")
-    if data.get("partial"):
-        print(f"WARNING: {data['partial']['note']}; ranked apart from full runs on leaderboards")
+    from benchmark.results.schema import ABSENT, Result
+
+    typed = Result.from_dict(result, "", str(result.get("path") or "of this run"))
+    gen, proto, data, trials = typed.generator, typed.protocol, typed.dataset, typed.trials
+    inputs, info = typed.inputs, typed.info or {}
+    print(f"model {gen.name} | protocol {proto.name} v{proto.version} | dataset {data.id}"
+          f"{' (PARTIAL)' if data.partial else ''} | seed {typed.seed} | device {typed.device}")
+    if data.partial:
+        print(f"WARNING: {data.partial['note']}; ranked apart from full runs on leaderboards")
     print(format_scores(result))
     for key in ("cap_reason", "gallery_note"):  # capped N / K values and small galleries: say so here too
-        if result.get("info", {}).get(key):
-            print(f"note: {result['info'][key]}")
-    print(f"trials sha256 {result['trials']['sha256'][:16]}… ({result['trials']['count']} trials, "
-          f"{result['trials']['probes']} probe utterances)")
+        if info.get(key):
+            print(f"note: {info[key]}")
+    print(f"trials sha256 {trials.sha256[:16]}… ({trials.count} trials, {trials.probes} probe utterances)")
     print("excluded identities: " + _excluded_line(result))
-    tiers = (result["trials"].get("true_face") or {}).get("trials")
+    tiers = (trials.extra.get("true_face") or {}).get("trials")
     if tiers:  # a VoxCeleb1-crop gallery (vox1-s2f): benchmark.trials.builders.TRUE_FACE_RULE
-        print(f"true faces ({result['trials']['true_face']['rule']}): " + ", ".join(f"{n} {t}" for t, n in tiers.items())
+        print(f"true faces ({trials.extra['true_face']['rule']}): " + ", ".join(f"{n} {t}" for t, n in tiers.items())
               + " trials")
-    if "real_faces_this_protocol" in inputs:
-        scope = inputs.get("real_faces_scope", [])
-        print(f"gallery: {inputs['real_faces_this_protocol']} real faces used by this protocol, of the "
-              f"{inputs['real_faces_embedded']} embedded for the {len(scope)} protocol(s) of this run"
+    if inputs.real_faces_this_protocol is not ABSENT:
+        scope = inputs.real_faces_scope or []
+        print(f"gallery: {inputs.real_faces_this_protocol} real faces used by this protocol, of the "
+              f"{inputs.real_faces_embedded} embedded for the {len(scope)} protocol(s) of this run"
               + (f" ({', '.join(scope)})" if 1 < len(scope) <= 4 else "")
-              + (f"; {inputs['real_faces_small_excluded']} smaller than 32 px excluded"
-                 if inputs.get("real_faces_small_excluded") else ""))
-    conformance = result.get("conformance") or {}
-    if conformance.get("status") in ("passed", "skipped"):
-        print(f"conformance: {conformance['status']}"
-              + (f" ({', '.join(conformance.get('checks', []))})" if conformance.get("checks") else
-                 f" ({conformance.get('reason', '')})"))
-    print(f"real faces (all protocols of this run): {inputs['real_faces_embedded']} embedded "
-          f"({inputs['real_faces_detected']} detected, "
-          f"{inputs['real_faces_fallback_box']} centre-box fallback), {inputs['real_faces_blank_excluded']} blank "
-          f"excluded; generated: {inputs['generated_detected']} detected, {inputs['generated_fallback_box']} "
-          f"centre-box fallback, {inputs.get('generated_failed_blank', 0)} blank (failed faces)")
-    print(f"time {result['timing']['total_s']:.1f} s; result written to {result.get('path')}")
+              + (f"; {inputs.real_faces_small_excluded} smaller than 32 px excluded"
+                 if inputs.real_faces_small_excluded else ""))
+    conformance = typed.conformance
+    if conformance and conformance.status in ("passed", "skipped"):
+        print(f"conformance: {conformance.status}"
+              + (f" ({', '.join(conformance.checks)})" if conformance.checks else f" ({conformance.reason or ''})"))
+    print(f"real faces (all protocols of this run): {inputs.real_faces_embedded} embedded "
+          f"({inputs.real_faces_detected} detected, "
+          f"{inputs.real_faces_fallback_box} centre-box fallback), {inputs.real_faces_blank_excluded} blank "
+          f"excluded; generated: {inputs.generated_detected} detected, {inputs.generated_fallback_box} "
+          f"centre-box fallback, {inputs.generated_failed_blank or 0} blank (failed faces)")
+    print(f"time {typed.timing['total_s']:.1f} s; result written to {result.get('path')}")
 
 
 def nothing_scored(results: list[dict]) -> int:
@@ -184,7 +190,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                          "yes" if info else f"no: {st.reason}"])
         print(tabulate(rows, headers=["judge", "id", "dim", "library", "available"]))
     elif args.what == "models":
-        from benchmark.registry import MODELS, model_names
+        from benchmark.generators.registry import MODELS, model_names
 
         rows = [[n, MODELS.get(n, "(entry point)")] for n in model_names()]
         print(tabulate(rows, headers=["model", "factory"]))

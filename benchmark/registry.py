@@ -1,8 +1,8 @@
-"""Registries: one explicit dict ``name -> "module:factory"`` per kind, loaded lazily.
+"""The generic registry machinery: ``lookup`` in one explicit dict ``name -> "module:factory"`` with a "did you
+mean" error (lm-eval's convention), and ``import_object`` for ``"module:attr"`` / ``"path/file.py:attr"``.
 
-A model can also be named by a file (``path/to/file.py:Factory``), a module (``package.module:Factory``)
-or an entry point in the group ``voice2face_bench.generators``. A wrong name gets a "did you mean" error
-(lm-eval's convention).
+Each stage keeps its own table: generators in ``benchmark.generators.registry`` (``MODELS``, ``resolve_model``),
+judges in ``benchmark.judges`` (``JUDGES``), tasks in ``benchmark.tasks``, datasets in ``benchmark.data.datasets``.
 """
 
 from __future__ import annotations
@@ -11,35 +11,14 @@ import difflib
 import importlib
 import importlib.util
 import sys
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Callable
 
 from benchmark.errors import BenchError
 
-MODELS: dict[str, str] = {
-    "oracle": "baselines.oracle:OracleGenerator",
-    "mean-face": "baselines.chance:MeanFaceGenerator",
-    "random-face": "baselines.chance:RandomFaceGenerator",
-    "voice-gender": "baselines.voice_only:VoiceGenderGenerator",
-    "nearest-voice": "baselines.voice_only:NearestVoiceGenerator",
-    "wen-gan": "baselines.wen_gan:WenGanGenerator",
-    "speech2face": "baselines.speech2face:Speech2FaceGenerator",
-    "ar-spm": "baselines.ar_spm:ARSPMGenerator",
-}
-"""Built-in generators: registered name -> "module:factory"."""
 
-MODEL_ALIASES: dict[str, str] = {
-    "benchmark.submission:FolderGenerator": "benchmark.engine.submission:FolderGenerator",
-}
-"""Model specs that stored results record under a module path the code has since left: old spec -> where it
-lives now. ``bench score`` still records the old string (``benchmark.engine.submission.FOLDER_SPEC``), a stable
-name, so every stored submission result re-runs unchanged."""
-
-ENTRY_POINT_GROUP = "voice2face_bench.generators"
-
-
-def _did_you_mean(name: str, choices: list[str], kind: str) -> BenchError:
+def did_you_mean(name: str, choices: list[str], kind: str) -> BenchError:
+    """The ``BenchError`` for an unknown ``name`` of a ``kind`` ("model", "judge"): up to three close names
+    (``difflib.get_close_matches``) and the known ones."""
     close = difflib.get_close_matches(name, choices, n=3)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return BenchError(f"unknown {kind} {name!r}.{hint} Known: {', '.join(sorted(choices))}.")
@@ -74,31 +53,8 @@ def import_object(target: str) -> object:
         raise BenchError(f"{module_name} has no attribute {attr!r} (from {target!r}).") from None
 
 
-def model_names() -> list[str]:
-    """Registered model names plus those of installed entry points."""
-    return sorted(set(MODELS) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
-
-
-def resolve_model(spec: str) -> Callable:
-    """Return the factory for a registered name, an entry point name, ``file.py:Factory`` or ``module:Factory``.
-
-    Raises:
-        BenchError: unknown name (with suggestions) or an import failure.
-    """
-    if spec in MODELS:
-        return import_object(MODELS[spec])
-    if spec in MODEL_ALIASES:
-        return import_object(MODEL_ALIASES[spec])
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == spec:
-            return ep.load()
-    if ":" in spec:
-        return import_object(spec)
-    raise _did_you_mean(spec, model_names(), "model")
-
-
 def lookup(name: str, table: dict, kind: str):
     """Return ``table[name]`` or raise a "did you mean" ``BenchError`` naming the kind."""
     if name in table:
         return table[name]
-    raise _did_you_mean(name, list(table), kind)
+    raise did_you_mean(name, list(table), kind)

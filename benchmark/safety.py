@@ -101,7 +101,7 @@ def trusted_model_spec(spec: object, allowed: Iterable[str] = (), where: str | o
     """
     from importlib.metadata import entry_points
 
-    from benchmark.registry import ENTRY_POINT_GROUP, MODEL_ALIASES, MODELS
+    from benchmark.generators.registry import ENTRY_POINT_GROUP, MODEL_ALIASES, MODELS
 
     if isinstance(spec, str) and (spec in MODELS or spec in MODEL_ALIASES or spec in set(allowed)
                                   or any(ep.name == spec for ep in entry_points(group=ENTRY_POINT_GROUP))):

@@ -235,7 +235,7 @@ def test_conformance_rejects(toy_probes, gen, match):
 @pytest.mark.parametrize("model", ["oracle", "mean-face", "random-face", pytest.param("voice-gender", marks=pytest.mark.slow),
                                    pytest.param("nearest-voice", marks=pytest.mark.slow)])
 def test_untrained_baselines_conform(toy, toy_probes, model):
-    from benchmark.registry import resolve_model
+    from benchmark.generators.registry import resolve_model
 
     generator = resolve_model(model)(toy_ctx(toy), image_size=64)
     assert check_conformance(generator, *toy_probes)["image_size"] == [64, 64]

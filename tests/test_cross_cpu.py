@@ -24,7 +24,7 @@ torch.backends.mkldnn.enabled = os.environ.get("CROSS_CPU_MKLDNN", "1") == "1"
 from benchmark.data.datasets import load_dataset
 from benchmark.engine.run import voice_batch
 from benchmark.generators.base import GeneratorContext
-from benchmark.registry import resolve_model
+from benchmark.generators.registry import resolve_model
 toy = load_dataset("toy", progress=False)
 utts = [u for i in toy.split("test") for u in toy.utterances_of(i.id)]
 gen = resolve_model(sys.argv[1])(GeneratorContext(manifest=toy), checkpoint=sys.argv[2])

@@ -10,7 +10,7 @@ from conftest import stored_result
 from benchmark.data.identity import (data_heading, data_key, dataset_identity, label_sources, published_key,
                                      result_folder)
 from benchmark.data.manifest import Face, Identity, Manifest, Utterance
-from benchmark.engine.run import default_result_path
+from benchmark.engine.config import default_result_path
 
 REPO = Path(__file__).resolve().parents[1]
 SHA = "ab" * 32

@@ -36,7 +36,7 @@ def _rows(path: Path) -> dict[str, bytes]:
 def test_two_gloo_ranks_equal_one_process_and_a_killed_shard_resumes(vox1_mini, tmp_path, monkeypatch):
     from benchmark.judges.cache import EmbeddingCache
     from benchmark.data.datasets import load_dataset
-    from benchmark.engine.run import embed_real_faces
+    from benchmark.engine.embed import embed_real_faces
     from benchmark.judges import make_judge
 
     # 1. two CPU ranks under torchrun (gloo), into a fresh cache

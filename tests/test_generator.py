@@ -5,7 +5,7 @@ import torch
 
 from benchmark.errors import BenchError, GeneratorOutputError
 from benchmark.generators.base import check_faces, utterance_seed
-from benchmark.registry import resolve_model
+from benchmark.generators.registry import resolve_model
 from protocols import get_protocol
 
 

@@ -320,11 +320,12 @@ def test_bad_numbers_are_refused_by_the_parser(argv, message):
 @pytest.mark.parametrize("kwargs, message", [({"batch_size": 0}, "--batch-size must be"),
                                              ({"seed": -3}, "--seed must be")])
 def test_bad_numbers_are_refused_by_the_api_before_any_work(kwargs, message, monkeypatch):
-    import benchmark.engine.run as engine
+    import benchmark.engine.plan as plan
+    from benchmark.engine.run import run_many
 
-    monkeypatch.setattr(engine, "load_dataset", lambda *a, **k: pytest.fail("loaded the dataset"))
+    monkeypatch.setattr(plan, "load_dataset", lambda *a, **k: pytest.fail("loaded the dataset"))
     with pytest.raises(BenchError, match=message):
-        engine.run_many("oracle", ["unstratified"], "vox1-mini", write=False, progress=False, **kwargs)
+        run_many("oracle", ["unstratified"], "vox1-mini", write=False, progress=False, **kwargs)
 
 
 def test_non_utf8_metadata_names_the_file_and_line(tiny):
@@ -432,7 +433,7 @@ def test_real_faces_smaller_than_the_judge_minimum_are_excluded_and_counted(tmp_
 
     from benchmark.judges.cache import EmbeddingCache
     from benchmark.data.manifest import Face
-    from benchmark.engine.run import embed_real_faces
+    from benchmark.engine.embed import embed_real_faces
     from benchmark.judges.dlib_bin import DlibJudge
 
     rng = np.random.default_rng(0)

@@ -228,7 +228,7 @@ def test_cache_entries_of_two_judges_never_mix(tmp_path):
 
 
 def test_result_paths_of_the_default_judge_have_no_suffix_and_others_get_their_own():
-    from benchmark.engine.run import default_result_path
+    from benchmark.engine.config import default_result_path
 
     assert default_result_path(Path("r"), "toy", "oracle", "stratified", 0) == \
         Path("r/toy/oracle/stratified-seed0.json")

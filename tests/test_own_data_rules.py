@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from benchmark.cli import nothing_scored
-from benchmark.engine.submission import flat_index, flat_name, scan_folder
+from benchmark.generators.folder import flat_index, flat_name, scan_folder
 from benchmark.errors import DataError
 
 

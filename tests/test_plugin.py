@@ -1,5 +1,5 @@
 """The three ways to plug a generator in — file, module, entry point — through the real lookup code
-(``benchmark.registry.resolve_model`` and ``importlib.metadata``), with the page's own example and pyproject."""
+(``benchmark.generators.registry.resolve_model`` and ``importlib.metadata``), with the page's own example and pyproject."""
 
 import re
 import sys
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.registry import ENTRY_POINT_GROUP, model_names, resolve_model
+from benchmark.generators.registry import ENTRY_POINT_GROUP, model_names, resolve_model
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "ADDING_A_GENERATOR.md"

@@ -263,7 +263,9 @@ def test_mean_face_fd_is_at_least_the_trace_of_the_real_covariance(vox1_mini):
     FD is asserted. The real set's features are recomputed here from the judge."""
     from benchmark.judges.cache import EmbeddingCache
     from benchmark.data.datasets import dataset_spec, load_dataset
-    from benchmark.engine.run import embed_real_faces, resolve_specs, run
+    from benchmark.engine.embed import embed_real_faces
+    from benchmark.engine.plan import resolve_specs
+    from benchmark.engine.run import run
     from benchmark.judges import DEFAULT_JUDGE, make_judge
     from benchmark.settings import cache_dir
     from benchmark.tasks import get_task

@@ -62,7 +62,7 @@ def test_a_split_with_training_identities_is_refused_for_a_generator_trained_on_
 
 
 def test_id_topk_seen_keeps_its_own_split():
-    from benchmark.engine.run import evaluated_spec
+    from benchmark.engine.plan import evaluated_spec
     from protocols import get_protocol
 
     seen = get_protocol("id-topk-seen")  # its probes are the training speakers' held-out videos, whatever --split

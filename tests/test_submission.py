@@ -10,7 +10,8 @@ from PIL import Image
 
 from benchmark.cli import main
 from benchmark.engine.run import run_many
-from benchmark.engine.submission import FOLDER_SPEC, SubmissionError, export_trials, scan_folder, score
+from benchmark.engine.submission import FOLDER_SPEC, SubmissionError, export_trials, score
+from benchmark.generators.folder import scan_folder
 from conftest import MINI_SPLIT
 
 pytestmark = pytest.mark.realdata

@@ -115,7 +115,7 @@ def test_checkpoint_faces_depend_on_the_voice(scored, trained, name):
     from benchmark.data.datasets import load_dataset
     from benchmark.generators.base import GeneratorContext
     from benchmark.data.images import load_image
-    from benchmark.registry import resolve_model
+    from benchmark.generators.registry import resolve_model
 
     acc = scored[name]["stratified"]["scores"]["accuracy"]
     assert acc["n"] == 480 and acc["n_identities"] == 8  # the toy test split (C–E names): scored end to end
@@ -153,7 +153,7 @@ def test_trained_baselines_conform(trained, name):
     from benchmark.data.datasets import load_dataset
     from benchmark.generators.base import GeneratorContext
     from benchmark.data.audio import load_audio
-    from benchmark.registry import resolve_model
+    from benchmark.generators.registry import resolve_model
 
     toy = load_dataset("toy")
     test = toy.split("test")

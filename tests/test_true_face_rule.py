@@ -41,7 +41,7 @@ def test_tier_counts_list_every_tier():
 
 def test_dataset_spec_overrides_only_vox1_s2f():
     from benchmark.data.datasets import dataset_spec
-    from benchmark.engine.run import dataset_overrides
+    from benchmark.engine.record import dataset_overrides
 
     spec = get_protocol("stratified")
     assert dataset_spec(spec, "vox1-mini") is spec
@@ -99,7 +99,7 @@ def test_single_face_speakers_are_dropped_and_counted():
 
 
 def test_identity_level_training_refusal():
-    from benchmark.engine.run import check_split_disjoint
+    from benchmark.engine.plan import check_split_disjoint
 
     meta = GeneratorMeta(name="ckpt", training_datasets=("vox1-vggface",))
     spec_all = replace(VOX, probe_split="all")

@@ -65,7 +65,7 @@ def test_check_allow_spec_runs_code_the_user_names(tmp_path):
 
 
 def test_trusted_model_spec_accepts_registered_names_and_aliases():
-    from benchmark.registry import MODEL_ALIASES, MODELS
+    from benchmark.generators.registry import MODEL_ALIASES, MODELS
     from benchmark.safety import trusted_model_spec
 
     for spec in list(MODELS) + list(MODEL_ALIASES):
@@ -121,7 +121,7 @@ def test_leaderboard_never_writes_outside_out_dir(tmp_path, field, value):
 
 
 def test_score_name_dotdot_is_refused_before_any_work(tmp_path):
-    from benchmark.engine.run import default_result_path
+    from benchmark.engine.config import default_result_path
     from benchmark.engine.submission import score
 
     with pytest.raises(BenchError, match="--name"):

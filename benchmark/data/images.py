@@ -104,7 +104,7 @@ MIN_FACE_SIDE = 32
 consequence falling on whoever can fix it: a *generated* face smaller than this is an error
 (``benchmark.generators.base.check_faces``: the generator's to fix); a submitted image smaller is unreadable
 (``benchmark.engine.submission``); a *real* face smaller is excluded from scoring and counted, as blank ones are
-(``benchmark.engine.run.embed_real_faces``: the dataset's, listed in the result's ``inputs``)."""
+(``benchmark.engine.embed.embed_real_faces``: the dataset's, listed in the result's ``inputs``)."""
 
 
 def too_small(image: np.ndarray) -> bool:

@@ -16,7 +16,7 @@ What a run does (``embed_dataset``):
 3. **Each rank writes its own file**: the judge's embeddings go into a rank-private SQLite cache
    ``<shard dir>/<run key>/rank<r>-of-<w>.sqlite`` (``benchmark.judges.cache.EmbeddingCache``, the same keys as the main
    cache: image content, judge id, weights, preprocessing, library versions), committed every ``FACE_CHUNK``
-   faces (``benchmark.engine.run.embed_real_faces``). A killed rank, started again with the same world size, reads
+   faces (``benchmark.engine.embed.embed_real_faces``). A killed rank, started again with the same world size, reads
    its finished faces back from that file and embeds only the rest. When its shard is done the rank writes
    ``rank<r>-of-<w>.done.json`` (its face ids, the blank/too-small/unreadable ones, its row count).
 4. **Merge, with a count check**: after a barrier, rank 0 checks that the ranks' done files cover every face of
@@ -177,7 +177,7 @@ def embed_dataset(dataset: str = "toy", judge: str | None = None, *, data_root: 
     """
     from benchmark.judges.cache import EmbeddingCache
     from benchmark.data.datasets import load_dataset
-    from benchmark.engine.run import embed_real_faces
+    from benchmark.engine.embed import embed_real_faces
     from benchmark.judges import DEFAULT_JUDGE, make_judge
     from benchmark.settings import cache_dir, caching_enabled
 

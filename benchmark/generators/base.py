@@ -12,7 +12,18 @@ Randomness: a generator that samples must derive its randomness from ``utterance
 so that its output does not depend on batch size or order (checked by ``check_conformance``).
 
 A generator is built by a *factory* ``factory(context: GeneratorContext, **model_args) -> Generator``;
-registries map names to factories (``benchmark.registry``).
+the registry maps names to factories (``benchmark.generators.registry``).
+
+Two optional hooks let a generator tell the engine more than its faces (``benchmark.engine`` reads them with
+``getattr``; a generator without them is scored as before, and nothing else may change a run from the side):
+
+    failed_utterances : a sequence of utterance ids the generator has no face for (e.g. a submission folder's
+                        missing images, ``benchmark.generators.folder``). The face it returns for them is never
+                        scored: the engine makes their judge embeddings NaN and lists them as failed
+                        (``benchmark.engine.embed.mark_failed``), as it does for a blank face, and every task
+                        scores their trials as failures.
+    info_record(probes) : ``{key: JSON value}`` the record phase adds to the ``info`` of each protocol's result,
+                        given that protocol's probe utterance ids (e.g. ``info.submission``).
 """
 
 from __future__ import annotations

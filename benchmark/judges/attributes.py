@@ -185,7 +185,7 @@ def default_cache_path() -> Path:
 
 
 def factory() -> Callable[[list[np.ndarray]], np.ndarray]:
-    """The engine's analyser (``benchmark.engine.run.ANALYSERS["attributes"]``): images -> float32 ``[B, 4]``."""
+    """The engine's analyser (``benchmark.engine.embed.ANALYSERS["attributes"]``): images -> float32 ``[B, 4]``."""
     return AttributePredictor(default_cache_path()).predict
 
 

@@ -216,7 +216,8 @@ def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir,
            progress: bool, judge_device: str = "cpu", allow_spec: Sequence[str] = ()) -> list[dict]:
     from benchmark.engine.run import run_many
     from benchmark.judges import judge_name_of
-    from benchmark.engine.submission import FOLDER_SPEC, score
+    from benchmark.engine.submission import score
+    from benchmark.generators.folder import FOLDER_SPEC
 
     gen = stored["generator"]
     common = dict(data_root=data_root, data_dir=data_dir, device=device, seed=stored["seed"],
@@ -273,7 +274,7 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
         BenchError: the folder does not exist, a result file cannot be read, a name matches nothing (or no
             result of ``judge``), an unknown judge name (with suggestions) or an unknown tolerance.
     """
-    from benchmark.engine.submission import FOLDER_SPEC
+    from benchmark.generators.folder import FOLDER_SPEC
     from benchmark.reports.tolerance import auto_rule
 
     if tolerance not in TOLERANCES:

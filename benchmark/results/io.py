@@ -1,11 +1,10 @@
-"""Result files: JSON with full provenance (lm-eval's and MTEB's convention), written atomically.
+"""Result files: JSON with full provenance (lm-eval's and MTEB's convention), validated and written atomically.
 
-Schema version 1, top-level keys: schema_version, suite_version, git_commit, created, protocol
-{name, version, spec}, trials {sha256, count, path, excluded}, dataset {id, manifest_sha256, root, partial,
-summary, excluded}, judge {id, weights_sha256, preprocess_version, ...}, generator (GeneratorMeta fields),
-conformance {status, checks | reason}, seed, device, scores {metric: {value, ci95, n, n_identities}}, strata
-{stratum: {metric: {...}}}, inputs {excluded face counts, aligned vs centre-crop counts, what the real-face
-count covers}, timing {seconds per step}, environment.
+Every result file is read and written through the typed schema (``benchmark.results.schema.Result``: keys, types,
+what is required, and the one error that names the file and the field): ``load_result`` / ``save_result`` for a
+``Result``, ``read_result`` / ``write_result`` for its JSON object (a validated ``dict``, what most readers index).
+Files are 2-space indented JSON with a final newline, keys in the schema's order (or the order read), so a file
+read and written again is the same bytes.
 
 Paths are portable: ``trials.path`` is relative to the cache directory (``"<cache>/trials/…"``; null when the
 run used ``--no-cache`` and froze no file), and ``dataset.root`` names the setting that located the data
@@ -24,7 +23,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from benchmark.errors import BenchError
+from benchmark.results.schema import SCHEMA_VERSION, Result
+
+__all__ = ["SCHEMA_VERSION", "Result", "environment", "git_commit", "load_result", "read_result", "result_bytes",
+           "save_result", "write_atomic", "write_result"]
 
 
 def current_umask() -> int:
@@ -56,31 +59,62 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_result(path: Path, result: dict) -> Path:
-    """Write a result dict as indented JSON, atomically; returns the path."""
-    write_atomic(Path(path), (json.dumps(result, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+def result_bytes(result: Result | dict) -> bytes:
+    """The bytes of a result file: the validated JSON object, 2-space indented, UTF-8 (ASCII escapes), final newline.
+
+    Raises:
+        ResultSchemaError: a ``dict`` that does not follow the schema (``Result.from_dict``).
+    """
+    if isinstance(result, dict):
+        result = Result.from_dict(result, "", "result being written")
+    return (json.dumps(result.to_dict(), indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+
+def write_result(path: Path, result: Result | dict) -> Path:
+    """Write a result (a ``Result``, or its JSON object, validated first) atomically; returns the path.
+
+    Raises:
+        ResultSchemaError: the result does not follow the schema (nothing is written).
+    """
+    write_atomic(Path(path), result_bytes(result))
     return Path(path)
 
 
-def read_result(path: Path) -> dict:
-    """Read a result file.
+def save_result(path: Path, result: Result) -> Path:
+    """``write_result`` for a ``Result`` (its sections validated again first: code may have edited them).
 
     Raises:
-        BenchError: not JSON, a schema version this suite does not know, or a field the readers use missing, of
-            the wrong type, not finite or an unsafe name (``benchmark.results.validate``); the message names the
-            file and the field.
+        ResultSchemaError: the result does not follow the schema (nothing is written).
     """
-    from benchmark.errors import BenchError
-    from benchmark.results.validate import validate_result
+    result.validate(str(path))
+    return write_result(path, result)
 
+
+def load_result(path: Path) -> Result:
+    """Read and validate a result file.
+
+    Raises:
+        BenchError: the file cannot be read or is not JSON; ``ResultSchemaError`` (a ``BenchError``): a schema
+            version this suite does not know, a missing required field or a field of the wrong type — the message
+            names the file and the field.
+    """
     try:
-        result = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BenchError(f"cannot read result file {path}: {exc}") from exc
-    if isinstance(result, dict) and result.get("schema_version") != SCHEMA_VERSION:
-        raise BenchError(f"result file {path} has schema_version {result.get('schema_version')!r}; "
-                         f"this suite reads {SCHEMA_VERSION}. Re-run it with this version.")
-    return validate_result(result, path)
+    from benchmark.results.validate import validate_result
+
+    # the readers' checks first (unsafe names, non-finite scores: benchmark.results.validate), then the schema
+    return Result.from_dict(validate_result(data, path), "", str(path))
+
+
+def read_result(path: Path) -> dict:
+    """A result file's JSON object, validated (``load_result``): what readers that index the JSON use.
+
+    Raises:
+        BenchError: as ``load_result``.
+    """
+    return load_result(path).to_dict()
 
 
 def git_commit() -> str:
