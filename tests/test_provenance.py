@@ -77,7 +77,7 @@ def test_bench_run_refuses_before_any_work(checkout, monkeypatch):
 
     (checkout / "benchmark" / "x.py").write_text("A = 2\n")
     monkeypatch.setattr(provenance, "checkout_root", lambda: checkout)
-    monkeypatch.setattr("benchmark.engine.run.load_dataset",
+    monkeypatch.setattr("benchmark.engine.plan.load_dataset",
                         lambda *a, **k: pytest.fail("the dataset was loaded before the refusal"))
     with pytest.raises(BenchError, match="uncommitted changes"):
         run_many("mean-face", ["stratified"], "toy", results_dir=checkout / "leaderboards" / "results",
