@@ -36,6 +36,7 @@ def edit(path, change):
     path.write_text(json.dumps(data, indent=2))
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_unedited_fresh_results_pass(results, vox1_mini, capsys):
     report = check(results, data_root=vox1_mini, log=lambda line: None)
     assert report.ok and len(report.files) == 4
@@ -44,6 +45,7 @@ def test_unedited_fresh_results_pass(results, vox1_mini, capsys):
     assert "4 of 4 result file(s) reproduced" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_a_value_edited_beyond_its_ci_fails_with_a_diff_table(results, vox1_mini, capsys):
     path = results / "vox1-mini" / "mean-face" / "stratified-seed0.json"
     edit(path, lambda r: r["scores"]["accuracy"].update(value=r["scores"]["accuracy"]["ci95"][1] + 0.05))
@@ -57,6 +59,7 @@ def test_a_value_edited_beyond_its_ci_fails_with_a_diff_table(results, vox1_mini
     assert "FAIL" in out and "mean-face/stratified-seed0.json" in out and "stored 95% CI" in out
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_numeric_for_deterministic_runs_ci_otherwise(results, vox1_mini):
     path = results / "vox1-mini" / "random-face" / "unstratified-seed0.json"
     value = json.loads(path.read_text())["scores"]["accuracy"]["value"]
@@ -73,6 +76,7 @@ def test_numeric_for_deterministic_runs_ci_otherwise(results, vox1_mini):
     assert report.ok and {r.rule for r in report.rows if r.metric == "accuracy"} == {"within CIs"}
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_changed_trials_fail_whatever_the_tolerance(results, vox1_mini):
     path = results / "vox1-mini" / "random-face" / "stratified-seed0.json"
     edit(path, lambda r: r["trials"].update(sha256="0" * 64))
@@ -80,6 +84,7 @@ def test_changed_trials_fail_whatever_the_tolerance(results, vox1_mini):
     assert [f.metric for f in report.failures] == ["trials sha256"]
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_names_select_and_unknown_names_fail(results, vox1_mini):
     from benchmark.errors import BenchError
 
@@ -89,6 +94,7 @@ def test_names_select_and_unknown_names_fail(results, vox1_mini):
         check(results, ["no-such-model"], log=lambda line: None)
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_a_result_that_cannot_be_rerun_fails(results, vox1_mini):
     path = results / "vox1-mini" / "mean-face" / "stratified-seed0.json"
     edit(path, lambda r: r["generator"].update(spec="gone.py:Factory"))
@@ -122,6 +128,7 @@ def test_compare_reports_missing_metrics():
     assert sorted((r.metric, r.ok) for r in rows) == [("accuracy", False), ("top-1", False)]
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_an_edited_dataset_file_fails_whatever_the_tolerance(results, vox1_mini, tmp_path):
     """The manifest hash covers ids only; the files fingerprint catches an edited image (same name, new bytes)."""
     import numpy as np
