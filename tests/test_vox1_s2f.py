@@ -155,6 +155,8 @@ def test_true_face_from_another_video_whenever_there_is_one(vox1_s2f):
         assert counted["other-video"] > 0 and counted["same-clip"] > 0  # both kinds exist on vox1-s2f
 
 
+# slow: the skip comes after the gallery is embedded (73 s in a fresh session); runs in CI
+@pytest.mark.slow
 def test_identity_mean_protocols_refuse_a_voxceleb_gallery(vox1_s2f):
     r = run_many("random-face", ["retrieval-sf2f"], "vox1-s2f", data_root=vox1_s2f, progress=False, write=False,
                  strict=False)[0]
@@ -251,6 +253,9 @@ def _checkpoint_on(root, tmp_path, dataset_id: str) -> Path:
     return out
 
 
+# slow: the engine refuses only after embedding the 328 gallery crops of --split all (296 s in a fresh session on 2
+# shared cores); the rule is unit-tested on small data (tests/test_true_face_rule.py::test_identity_level_training_refusal)
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset_id", ["vox1-s2f", "vox1-vggface"])
 def test_checkpoint_trained_on_the_train_split_is_refused_on_split_all(vox1_s2f, tmp_path, dataset_id):
     """Refused whether the checkpoint names vox1-s2f (dataset rule) or another dataset sharing the speakers
