@@ -36,6 +36,7 @@ def edit(path, change):
     path.write_text(json.dumps(data, indent=2))
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_unedited_fresh_results_pass(results, vox1_mini, capsys):
     report = check(results, data_root=vox1_mini, log=lambda line: None)
     assert report.ok and len(report.files) == 4
@@ -44,6 +45,7 @@ def test_unedited_fresh_results_pass(results, vox1_mini, capsys):
     assert "4 of 4 result file(s) reproduced" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_a_value_edited_beyond_its_ci_fails_with_a_diff_table(results, vox1_mini, capsys):
     path = results / "vox1-mini" / MINI_SPLIT / "mean-face" / "stratified-seed0.json"
     edit(path, lambda r: r["scores"]["accuracy"].update(value=r["scores"]["accuracy"]["ci95"][1] + 0.05))
@@ -57,6 +59,7 @@ def test_a_value_edited_beyond_its_ci_fails_with_a_diff_table(results, vox1_mini
     assert "FAIL" in out and "mean-face/stratified-seed0.json" in out and "stored 95% CI" in out
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_numeric_on_the_cpu_whatever_the_file_records(results, vox1_mini):
     path = results / "vox1-mini" / MINI_SPLIT / "random-face" / "unstratified-seed0.json"
     value = json.loads(path.read_text())["scores"]["accuracy"]["value"]
@@ -83,6 +86,7 @@ def test_numeric_on_the_cpu_whatever_the_file_records(results, vox1_mini):
     lambda r: r.update(device="cuda"),
     lambda r: r.update(git_commit="0" * 40),
 ], ids=["environment.torch", "environment.numpy+dlib", "judge.library", "device", "git_commit"])
+@pytest.mark.slow  # re-runs a stored vox1-mini result (the results fixture: 171 s cold); runs in CI
 def test_a_tampered_score_with_a_provenance_edit_fails(results, vox1_mini, provenance):
     """Issue 21: editing a provenance field switched the tolerance to "within the CIs", so a tampered score passed."""
     path = results / "vox1-mini" / MINI_SPLIT / "random-face" / "unstratified-seed0.json"
@@ -101,6 +105,7 @@ def test_a_tampered_score_with_a_provenance_edit_fails(results, vox1_mini, prove
     assert [(f.metric, f.stratum) for f in report.failures] == [("accuracy", "all")]
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_changed_trials_fail_whatever_the_tolerance(results, vox1_mini):
     path = results / "vox1-mini" / MINI_SPLIT / "random-face" / "stratified-seed0.json"
     edit(path, lambda r: r["trials"].update(sha256="0" * 64))
@@ -108,6 +113,7 @@ def test_changed_trials_fail_whatever_the_tolerance(results, vox1_mini):
     assert [f.metric for f in report.failures] == ["trials sha256"]
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_names_select_and_unknown_names_fail(results, vox1_mini):
     from benchmark.errors import BenchError
 
@@ -117,6 +123,7 @@ def test_names_select_and_unknown_names_fail(results, vox1_mini):
         check(results, ["no-such-model"], log=lambda line: None)
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_a_result_that_cannot_be_rerun_fails(results, vox1_mini):
     path = results / "vox1-mini" / MINI_SPLIT / "mean-face" / "stratified-seed0.json"
     edit(path, lambda r: r["generator"].update(spec="gone.py:Factory"))
@@ -134,6 +141,7 @@ def test_compare_reports_missing_metrics():
     assert sorted((r.metric, r.ok) for r in rows) == [("accuracy", False), ("top-1", False)]
 
 
+@pytest.mark.slow  # re-runs 4 stored vox1-mini results (fixture: 171 s cold); runs in CI
 def test_an_edited_dataset_file_fails_whatever_the_tolerance(results, vox1_mini, tmp_path):
     """The manifest hash covers ids only; the files fingerprint catches an edited image (same name, new bytes)."""
     import numpy as np

@@ -224,7 +224,7 @@ def test_scoring_refuses_a_checkpoint_trained_on_test_identities(trained, tmp_pa
 
 def test_bench_train_command(tmp_path, capsys):
     from baselines.checkpoints import load_checkpoint
-    from baselines.train import add_parser
+    from baselines.train_cli import add_parser
 
     parser = argparse.ArgumentParser(prog="bench")
     add_parser(parser.add_subparsers(dest="command", required=True))
@@ -250,7 +250,8 @@ def test_bench_train_command(tmp_path, capsys):
 def test_exported_weights_score_identically_and_cannot_be_resumed(trained, scored, toy_data, tmp_path, capsys):
     from benchmark.engine.run import run_many
     from baselines.checkpoints import load_checkpoint
-    from baselines.train import add_parser, train
+    from baselines.train import train
+    from baselines.train_cli import add_parser
 
     parser = argparse.ArgumentParser(prog="bench")
     add_parser(parser.add_subparsers(dest="command", required=True))

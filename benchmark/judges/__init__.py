@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from benchmark.errors import BenchError
-from benchmark.judges.base import Embeddings, Judge, JudgeInfo
+
+if TYPE_CHECKING:
+    from benchmark.judges.base import Embeddings, Judge, JudgeInfo
 
 __all__ = ["DEFAULT_JUDGE", "ENTRY_POINT_GROUP", "LEGACY_JUDGE_ID", "JUDGES", "Embeddings", "Judge", "JudgeInfo",
            "JudgeStatus", "judge_class", "judge_name_of", "judge_names", "judge_status", "make_judge"]
@@ -53,6 +56,18 @@ LEGACY_JUDGE_ID = "dlib-resnet-v1"
 only this id, and all of them were scored by ``dlib`` (``judge_name_of``)."""
 
 ENTRY_POINT_GROUP = "voice2face_bench.judges"
+
+_INTERFACE = ("Embeddings", "Judge", "JudgeInfo")
+
+
+def __getattr__(name: str):
+    """``Embeddings``, ``Judge`` and ``JudgeInfo`` of ``benchmark.judges.base``, imported on first use (PEP 562):
+    the registry's names (``DEFAULT_JUDGE``, ``judge_names``) stay free of numpy, so ``bench --help`` is fast."""
+    if name in _INTERFACE:
+        from benchmark.judges import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _table() -> dict[str, str]:
@@ -101,6 +116,8 @@ def make_judge(name: str, *, cache=None, device: str = "cpu", batch_size: int | 
         BenchError: unknown name (with suggestions), a judge that cannot be imported or built (missing package,
             a model file with the wrong sha256, a device it cannot use), or a class that is not a ``Judge``.
     """
+    from benchmark.judges.base import Judge, JudgeInfo
+
     cls = judge_class(name)
     try:
         judge = cls(cache=cache, device=device, batch_size=batch_size)

@@ -85,6 +85,10 @@ def identity_multiplicities(n_identities: int, n_boot: int, seed: int) -> torch.
 
     Returns:
         float64 ``[B, K]``: ``m[b, k]`` = times identity k is drawn in replicate b; every row sums to K.
+
+    Example:
+        >>> identity_multiplicities(5, 3, seed=0).sum(dim=1).tolist()  # each replicate draws K = 5 identities
+        [5.0, 5.0, 5.0]
     """
     k = int(n_identities)
     gen = torch.Generator().manual_seed(int(seed))
@@ -112,6 +116,12 @@ def cluster_bootstrap_ci(values: torch.Tensor, clusters: torch.Tensor, n_boot: i
 
     Returns:
         (low, high) floats. With a single cluster the interval is (mean, mean) — no spread can be estimated.
+
+    Example:
+        >>> cluster_bootstrap_ci(torch.tensor([1., 0., 1., 0.]), torch.tensor([0, 0, 0, 0]))  # one cluster
+        (0.5, 0.5)
+        >>> cluster_bootstrap_ci(torch.tensor([1., 1., 1.]), torch.tensor([0, 1, 2]))  # no spread to resample
+        (1.0, 1.0)
     """
     return _percentiles(cluster_bootstrap_replicates(values, clusters, n_boot, seed), level)
 
@@ -354,6 +364,11 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
 
     Raises:
         ValueError: ``imposters`` of the wrong length or ragged.
+
+    Example:
+        >>> r = summarize(torch.tensor([1., 1., 0., 0.]), ["a", "a", "b", "b"], n_boot=200, level=0.95, seed=0)
+        >>> r["value"], r["ci95"], r["n"], r["n_identities"], "flag" in r  # 2 identities: replicates 0, 0.5 or 1
+        (0.5, [0.0, 1.0], 4, 2, True)
     """
     values = values.detach().cpu().double()  # once: the CI functions below take it as is
     n = int(values.numel())

@@ -103,6 +103,11 @@ def match_1to2(generated: torch.Tensor, true_face: torch.Tensor, imposter_face: 
     Returns:
         float32 ``[N]``: 1.0 where the generated face is closer (cosine) to the true face, 0.0 where closer
         to the imposter, 0.5 on an exact tie (chance's expectation).
+
+    Example:
+        >>> gen, true = torch.tensor([[1., 0.], [0., 1.], [1., 1.]]), torch.tensor([[1., 0.]] * 3)
+        >>> match_1to2(gen, true, torch.tensor([[0., 1.]] * 3)).tolist()  # closer to true, to imposter, a tie
+        [1.0, 0.0, 0.5]
     """
     return match_1to2_similarities(cosine_similarity_rows(generated, true_face),
                                    cosine_similarity_rows(generated, imposter_face))
@@ -143,6 +148,11 @@ def cosine_similarity_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = COSI
 
     Returns:
         float ``[M, K]`` in [-1, 1]; entry (i, j) is cos(a_i, b_j).
+
+    Example:
+        >>> a, b = torch.tensor([[1., 0.], [0., 2.]], dtype=torch.float64), torch.tensor([[3., 0.], [3., 4.]]).double()
+        >>> cosine_similarity_matrix(a, b).tolist()  # cos(a_i, b_j): 3/3, 3/5; 0/3, 8/10
+        [[1.0, 0.6], [0.0, 0.8]]
     """
     return l2_normalise(a, eps) @ l2_normalise(b, eps).T  # [M, K]
 
@@ -159,6 +169,10 @@ def match_1ofn(sims: torch.Tensor) -> torch.Tensor:
         the single most similar, 1/m where it shares the maximum with m − 1 imposters (0.5 for a 1:2 tie, as
         ``match_1to2``), 0 otherwise. Chance is 1/N. A row holding NaN (a failed face) scores 0, as NaN
         similarities do in ``match_1to2``.
+
+    Example:
+        >>> match_1ofn(torch.tensor([[0.9, 0.1, 0.2], [0.5, 0.5, 0.1], [0.1, 0.8, 0.3]])).tolist()
+        [1.0, 0.5, 0.0]
     """
     failed = sims.isnan().any(dim=1)  # [T]
     top = sims.max(dim=1, keepdim=True).values  # [T, 1]
@@ -182,6 +196,10 @@ def topk_hits(sims: torch.Tensor, target: torch.Tensor, ks) -> torch.Tensor:
     Returns:
         float32 ``[T, K]`` in [0, 1] (identification top-k accuracy, or retrieval Recall@K, per probe). A probe
         whose similarity to its target is NaN (a failed face) scores 0 for every k.
+
+    Example:
+        >>> topk_hits(torch.tensor([[0.2, 0.9, 0.5], [0.5, 0.5, 0.1]]), torch.tensor([0, 0]), (1, 2, 3)).tolist()
+        [[0.0, 0.0, 1.0], [0.5, 1.0, 1.0]]
     """
     s_true = sims.gather(1, target.view(-1, 1))  # [T, 1]
     greater = (sims > s_true).sum(dim=1, keepdim=True).float()  # [T, 1]
@@ -244,6 +262,11 @@ def l1_distance_rows(a: torch.Tensor, b: torch.Tensor, reduction: str = "sum", e
 
     Raises:
         ValueError: unknown reduction.
+
+    Example:
+        >>> a, b = torch.tensor([[0., 0.], [1., 1.]]), torch.tensor([[3., 4.], [1., 1.]])
+        >>> l1_distance_rows(a, b).tolist(), l1_distance_rows(a, b, reduction="mean").tolist()
+        ([7.0, 0.0], [3.5, 0.0])
     """
     diff = (a - b + eps).abs()  # [N, D]
     if reduction == "sum":
@@ -268,6 +291,10 @@ def l2_distance_rows(a: torch.Tensor, b: torch.Tensor, reduction: str = "sum", e
 
     Raises:
         ValueError: unknown reduction.
+
+    Example:
+        >>> l2_distance_rows(torch.tensor([[0., 0.]]), torch.tensor([[3., 4.]])).tolist()
+        [5.0]
     """
     sq = (a - b + eps).pow(2)  # [N, D]
     if reduction == "sum":
@@ -294,6 +321,10 @@ def identity_centroids(vectors: torch.Tensor, owner: torch.Tensor, n_identities:
 
     Returns:
         float ``[K, D]``.
+
+    Example:
+        >>> identity_centroids(torch.tensor([[0., 0.], [2., 2.], [4., 0.]]), torch.tensor([0, 0, 1]), 2).tolist()
+        [[1.0, 1.0], [4.0, 0.0]]
     """
     sums = torch.zeros(n_identities, vectors.shape[1], dtype=vectors.dtype, device=vectors.device)
     sums.index_add_(0, owner, vectors)  # [K, D]
@@ -316,6 +347,10 @@ def age_band(ages: torch.Tensor, edges=(35.0, 65.0)) -> torch.Tensor:
 
     Returns:
         int64 ``[N]`` in [0, len(edges)].
+
+    Example:
+        >>> age_band(torch.tensor([34., 35., 65., 66.])).tolist()
+        [0, 1, 1, 2]
     """
     band = (ages >= edges[0]).long()  # [N]
     for edge in edges[1:]:

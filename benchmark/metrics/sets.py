@@ -118,6 +118,10 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
     Raises:
         ValueError: shapes that do not match, or a root with a large imaginary component.
+
+    Example (1-D: (0 - 2)² + 1 + 4 - 2·sqrt(1·4) = 5):
+        >>> frechet_distance([0.0], [[1.0]], [2.0], [[4.0]])
+        5.0
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))

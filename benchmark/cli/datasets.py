@@ -77,3 +77,7 @@ def add_dataset_commands(sub) -> None:
     p.add_argument("--fields", default="gender,age", help="comma-separated: gender, age (default both)")
     p.add_argument("--overwrite", action="store_true", help="replace labels already there (human ones included)")
     p.set_defaults(func=cmd_label)
+
+
+add_parsers = add_dataset_commands
+"""The registrar ``benchmark.cli.COMMANDS`` calls."""
