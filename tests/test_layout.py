@@ -139,10 +139,6 @@ def test_cycle_finder_finds_a_cycle_and_a_function_level_import(tmp_path, monkey
     assert import_cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cycles other engineers are removing on their branches (issue 18): benchmark.engine.run <-> "
-    "benchmark.engine.preflight <-> benchmark.engine.submission, and benchmark.judges.dlib_bin <-> "
-    "benchmark.judges.dlib_detect; remove this mark once they are merged"))
 def test_no_import_cycle_in_benchmark():
     graph = import_graph("benchmark")
     assert len(graph) > 50  # the walk found the package
@@ -167,11 +163,6 @@ def test_data_table_exceptions_exist():
         assert (ROOT / rel).is_file() and why, rel
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "modules other engineers are splitting on their branches (issue 18): benchmark/data/toy/__init__.py, "
-    "benchmark/judges/dlib_torch.py, benchmark/judges/sface.py, benchmark/judges/dlib_dat.py, "
-    "benchmark/reports/sheet.py, benchmark/reports/leaderboard.py, benchmark/engine/run.py, "
-    "benchmark/engine/submission.py, baselines/train.py; remove this mark once they are merged"))
 def test_no_module_over_400_lines():
     assert long_modules() == {}
 

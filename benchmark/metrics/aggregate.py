@@ -66,10 +66,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from benchmark.metrics.flags import MIN_IDENTITIES, interval_flag  # noqa: F401 (re-exported)
+
 ONE_WAY = "one-way identity"
 PIGEONHOLE = "two-way pigeonhole"
 PIGEONHOLE_FIRST_ORDER = "two-way pigeonhole, first-order weights"
-MIN_IDENTITIES = 10
 _DENSE_MAX_IDENTITIES = 2048  # above: pair sums are gathered in chunks instead of held as a dense [K, K] matrix
 _CHUNK_ELEMENTS = 1 << 22  # [B, chunk] float64 blocks of at most 32 MiB
 
@@ -244,41 +245,6 @@ def pigeonhole_bootstrap_ci(values: torch.Tensor, speakers: torch.Tensor, impost
     lo = torch.quantile(torch.cat([fill * low, means]), alpha).item()  # dropped ones at the bottom of the range
     hi = torch.quantile(torch.cat([means, fill * high]), 1.0 - alpha).item()  # ... and at the top
     return float(lo), float(hi), dropped
-
-
-def interval_flag(value: float, ci: Sequence[float], n_identities: int, n_boot: int, level: float,
-                  dropped: int = 0) -> str | None:
-    """Why an interval cannot be trusted, or None (rules in the module docstring).
-
-    Args:
-        value: the point estimate.
-        ci: (low, high); equal up to float rounding (relative 1e-9) counts as zero width.
-        n_identities: identities on the smaller side (speakers; for two-way bootstraps, the fewer of the distinct
-            speakers and distinct imposters).
-        n_boot: replicates drawn.
-        level: confidence level in (0, 1).
-        dropped: replicates with no positive total weight.
-
-    Returns:
-        The reasons joined by ``"; "``, or None.
-    """
-    reasons = []
-    if n_identities < MIN_IDENTITIES:
-        reasons.append(f"only {n_identities} {'identity' if n_identities == 1 else 'identities'} "
-                       f"(< {MIN_IDENTITIES}): a bootstrap over so few identities understates the spread")
-    zero_width = math.isclose(ci[0], ci[1], rel_tol=1e-9, abs_tol=1e-12)  # equal up to float rounding
-    if zero_width and value in (0.0, 1.0):
-        reasons.append(f"value {value:g} with a zero-width interval: every resample agrees, so the interval shows "
-                       "no uncertainty")
-    elif zero_width:
-        reasons.append("zero-width interval: no resample moved the mean (every value equal, or every trial involves "
-                       "every identity), so the interval shows no uncertainty")
-    tail = (1.0 - level) / 2.0
-    if dropped > tail * n_boot:
-        reasons.append(f"{dropped} of {n_boot} resamples gave the trials no positive total weight (too few "
-                       f"identities drawn together), more than the {tail:.1%} tail: they set the endpoints, counted "
-                       "at the extremes")
-    return "; ".join(reasons) or None
 
 
 def _imposter_array(imposters: Sequence, n: int) -> np.ndarray:

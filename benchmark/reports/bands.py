@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from benchmark.reports.tables import LOWER_IS_BETTER, MEASURED, Row, Table
+from benchmark.reports.rows import LOWER_IS_BETTER, MEASURED, Row, Table
 
 LEVEL = 0.95
 """Confidence level of the bands' tests (family-wise, Holm)."""

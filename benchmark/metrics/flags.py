@@ -1,0 +1,45 @@
+"""When a bootstrap interval cannot be trusted: ``interval_flag``, the rules of ``benchmark.metrics.aggregate``'s
+module docstring (too few identities, a zero-width interval, too many resamples without weight)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+MIN_IDENTITIES = 10
+"""Fewer identities than this on the smaller side of a bootstrap flag its interval (``interval_flag``)."""
+
+
+def interval_flag(value: float, ci: Sequence[float], n_identities: int, n_boot: int, level: float,
+                  dropped: int = 0) -> str | None:
+    """Why an interval cannot be trusted, or None (rules in the module docstring).
+
+    Args:
+        value: the point estimate.
+        ci: (low, high); equal up to float rounding (relative 1e-9) counts as zero width.
+        n_identities: identities on the smaller side (speakers; for two-way bootstraps, the fewer of the distinct
+            speakers and distinct imposters).
+        n_boot: replicates drawn.
+        level: confidence level in (0, 1).
+        dropped: replicates with no positive total weight.
+
+    Returns:
+        The reasons joined by ``"; "``, or None.
+    """
+    reasons = []
+    if n_identities < MIN_IDENTITIES:
+        reasons.append(f"only {n_identities} {'identity' if n_identities == 1 else 'identities'} "
+                       f"(< {MIN_IDENTITIES}): a bootstrap over so few identities understates the spread")
+    zero_width = math.isclose(ci[0], ci[1], rel_tol=1e-9, abs_tol=1e-12)  # equal up to float rounding
+    if zero_width and value in (0.0, 1.0):
+        reasons.append(f"value {value:g} with a zero-width interval: every resample agrees, so the interval shows "
+                       "no uncertainty")
+    elif zero_width:
+        reasons.append("zero-width interval: no resample moved the mean (every value equal, or every trial involves "
+                       "every identity), so the interval shows no uncertainty")
+    tail = (1.0 - level) / 2.0
+    if dropped > tail * n_boot:
+        reasons.append(f"{dropped} of {n_boot} resamples gave the trials no positive total weight (too few "
+                       f"identities drawn together), more than the {tail:.1%} tail: they set the endpoints, counted "
+                       "at the extremes")
+    return "; ".join(reasons) or None
