@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmark.cli import nothing_scored
+from benchmark.cli.printing import nothing_scored
 from benchmark.generators.folder import flat_index, flat_name, scan_folder
 from benchmark.errors import DataError
 
