@@ -4,7 +4,8 @@ and the leaderboard tables those rows apart from the whole split, with the oracl
 
 import pytest
 
-from benchmark.engine.config import default_result_path, run_many
+from benchmark.engine.config import default_result_path
+from benchmark.engine.run import run_many
 from benchmark.reports.leaderboard import build_tables
 from benchmark.reports.tables import TWO_FACE, population_of
 
