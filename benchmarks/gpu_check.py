@@ -40,7 +40,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = "vox1-s2f"
 BASELINES = ("wen-gan", "speech2face", "ar-spm")
-STORED = ROOT / "leaderboards" / "results" / DATASET / "oracle"
+STORED = next((p for p in (ROOT / "leaderboards" / "results" / DATASET / "test" / "oracle",
+                          ROOT / "leaderboards" / "results" / DATASET / "oracle") if p.is_dir()),
+              ROOT / "leaderboards" / "results" / DATASET / "test" / "oracle")
+"""The stored CPU results of the oracle on the test split (``<dataset>/<split>/<model>/``; the layout before the split
+joined the result path is read too)."""
 
 
 @dataclass

@@ -36,6 +36,17 @@ for model in wen-gan speech2face ar-spm; do
   bench run --model "$model" --model-arg "checkpoint=leaderboards/checkpoints/vox1-s2f/$model.pt" --protocol all \
     --dataset vox1-s2f --seed 0 --results-dir "$out" --quiet
 done
+# the oracle's population (speakers with a second face; issue 20 §2): every generator also scored where the
+# ceiling is, so the oracle's table has comparable rows (<protocol>-seed0-two-face-speakers.json)
+paired="stratified,unstratified,retrieval,realism,match-1ofN"
+for model in mean-face random-face voice-gender nearest-voice; do
+  bench run --model "$model" --protocol "$paired" --dataset vox1-s2f --seed 0 --results-dir "$out" --quiet \
+    --two-face-speakers
+done
+for model in wen-gan speech2face ar-spm; do
+  bench run --model "$model" --model-arg "checkpoint=leaderboards/checkpoints/vox1-s2f/$model.pt" \
+    --protocol "$paired" --dataset vox1-s2f --seed 0 --results-dir "$out" --quiet --two-face-speakers
+done
 c="Oh, Dekel, Kim, Mosseri, Freeman, Rubinstein, Matusik, Speech2Face: Learning the Face Behind a Voice, CVPR 2019;"
 c="$c released outputs from the supplementary material, github.com/speech2face/speech2face.github.io @ ceb7cfa9ef75,"
 c="$c figures/voxceleb"

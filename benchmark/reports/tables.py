@@ -11,12 +11,9 @@ from pathlib import Path
 from benchmark.errors import BenchError
 from benchmark.reports.bands import rank_in_bands
 from benchmark.reports.rows import (HOME_DATASET, LOWER_IS_BETTER, MEASURED, PERCENT_METRICS,  # noqa: F401 (re-exported)
-                                    PERCENT_PREFIXES, PUBLISHED_FILE, README_MARK, REPORTED, Row, Table, is_percent)
+                                    PERCENT_PREFIXES, POPULATION_SLUGS, PUBLISHED_FILE, README_MARK, REPORTED, TWO_FACE,
+                                    Row, Table, _registered_version, _safe, is_percent)
 from benchmark.results.io import read_result
-
-
-TWO_FACE = "speakers with >= 2 faces"
-POPULATION_SLUGS = {TWO_FACE: "two-face-speakers"}
 
 
 def population_of(result: dict) -> str:
@@ -26,16 +23,6 @@ def population_of(result: dict) -> str:
     ranked beside the whole split."""
     reasons = [e.get("reason", "") for e in result.get("dataset", {}).get("excluded_identities", []) or []]
     return TWO_FACE if any("drop_single_face_identities" in r for r in reasons) else ""
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
-def _registered_version(protocol: str) -> int | None:
-    from protocols import PROTOCOLS, get_protocol
-
-    return get_protocol(protocol).version if protocol in PROTOCOLS else None
 
 
 def load_published(path: str | os.PathLike[str] | None = None) -> tuple[list[dict], dict]:

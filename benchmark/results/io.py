@@ -104,8 +104,11 @@ def load_result(path: Path) -> Result:
         raise BenchError(f"cannot read result file {path}: {exc}") from exc
     from benchmark.results.validate import validate_result
 
-    # the readers' checks first (unsafe names, non-finite scores: benchmark.results.validate), then the schema
-    return Result.from_dict(validate_result(data, path), "", str(path))
+    # the schema first (every field by name), then the readers' checks (unsafe names, non-finite scores:
+    # benchmark.results.validate)
+    result = Result.from_dict(data, "", str(path))
+    validate_result(data, path)
+    return result
 
 
 def read_result(path: Path) -> dict:
