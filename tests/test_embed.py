@@ -43,7 +43,8 @@ def test_two_gloo_ranks_equal_one_process_and_a_killed_shard_resumes(vox1_mini, 
     sharded = tmp_path / "sharded-cache"
     env = {**os.environ, "VOICE2FACE_CACHE_DIR": str(sharded), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "benchmark.cli", "embed", "--dataset", "vox1-mini", "--data-root", str(vox1_mini), "--quiet"]
+           "-m", "benchmark.cli", "embed", "--dataset", "vox1-mini", "--data-root", str(vox1_mini), "--judge", "dlib",
+           "--quiet"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "rank 0 of 2" in proc.stdout and "rank 1 of 2" in proc.stdout and "every face checked present" in proc.stdout
