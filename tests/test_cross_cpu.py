@@ -22,7 +22,7 @@ import sys, numpy as np, torch, os
 torch.set_num_threads(int(os.environ.get("CROSS_CPU_THREADS", "1")))
 torch.backends.mkldnn.enabled = os.environ.get("CROSS_CPU_MKLDNN", "1") == "1"
 from benchmark.data.datasets import load_dataset
-from benchmark.engine.run import voice_batch
+from benchmark.generators.build import voice_batch
 from benchmark.generators.base import GeneratorContext
 from benchmark.generators.registry import resolve_model
 toy = load_dataset("toy", progress=False)

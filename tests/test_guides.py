@@ -43,7 +43,7 @@ def test_the_examples_on_the_pages_are_the_examples_in_the_repository(page, name
 @pytest.mark.slow  # three bench runs in fresh interpreters (about 1-1.5 min on 2 cores); CI runs it
 def test_follow_the_protocol_page(tmp_path, monkeypatch):
     follow("ADDING_A_PROTOCOL.md", tmp_path, monkeypatch)
-    result = json.loads((tmp_path / "my-results/toy/oracle/stratified-3-seed0.json").read_text(encoding="utf-8"))
+    result = json.loads((tmp_path / "my-results/toy/test/oracle/stratified-3-seed0.json").read_text(encoding="utf-8"))
     assert result["protocol"]["name"] == "stratified-3" and result["protocol"]["spec"]["trials_per_probe"] == 3
     assert result["trials"]["count"] == 3 * result["trials"]["probes"]  # what the page says: 3 trials per probe
     assert result["scores"]["accuracy"]["ci95"][0] > 0.5  # the oracle shows the speaker's real face: above chance
@@ -52,7 +52,7 @@ def test_follow_the_protocol_page(tmp_path, monkeypatch):
 @pytest.mark.slow  # two bench runs in fresh interpreters (about 1 min on 2 cores); CI runs it
 def test_follow_the_judge_page(tmp_path, monkeypatch):
     follow("ADDING_A_JUDGE.md", tmp_path, monkeypatch)
-    result = json.loads((tmp_path / "my-results/toy/oracle/stratified-seed0-judge-thumbnail.json")
+    result = json.loads((tmp_path / "my-results/toy/test/oracle/stratified-seed0-judge-thumbnail.json")
                         .read_text(encoding="utf-8"))
     assert result["judge"]["name"] == "thumbnail"
     assert result["judge"]["id"] == "thumbnail-8x8-v1" and result["judge"]["embedding_dim"] == 64
