@@ -25,7 +25,7 @@ Tables (one row each; ``.csv`` is comma-separated UTF-8 with a header, ``.parque
 
 Labels and their source: a label's ``*_source`` is "human" (annotated by people, e.g. VoxCeleb1's metadata),
 "model:<name>@<weights sha256>" (predicted, e.g. by ``bench label``), or empty when the label is empty. A protocol
-whose truth is a model label says so in its result (``benchmark.data.labels``).
+whose truth is a model label says so in its result (``benchmark.tasks.gender``, ``benchmark.tasks.age_labels``).
 
 Kinds map onto the gallery sources protocols name (``ProtocolSpec.gallery_source``): "photo" is "vggface" (separate
 photos, as VGGFace1's), "clip" and "frame" are "voxceleb" (video frames, as VoxCeleb1's face tracks). A protocol's
