@@ -82,6 +82,21 @@ def looks_like_manifest(name: str) -> bool:
             or (Path(name).is_dir() and (Path(name) / MANIFEST_FILE).is_file()))
 
 
+def manifest_reference(path: str | os.PathLike[str]) -> str:
+    """How a result records the manifest it was scored on (``dataset.manifest``), so ``bench check`` can find it again:
+    the ``manifest.json`` path relative to the working directory when it lies below it (``my-data/manifest.json``),
+    else from the home folder (``~/data/x/manifest.json``), else absolute. POSIX separators.
+
+    Raises:
+        DataError: no manifest at ``path`` (``manifest_file``).
+    """
+    file = manifest_file(path).resolve()
+    for base, prefix in ((Path.cwd().resolve(), ""), (Path.home().resolve(), "~/")):
+        if file.is_relative_to(base):
+            return prefix + file.relative_to(base).as_posix()
+    return file.as_posix()
+
+
 def read_header(path: str | os.PathLike[str]) -> tuple[Path, dict]:
     """Read and check ``manifest.json``.
 
