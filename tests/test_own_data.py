@@ -97,6 +97,11 @@ def test_speech2face_outputs_scored_on_own_data(clip_world):
     assert age["info"]["truth"]["model_labels"] and age["info"]["ceiling"].startswith("none")
     assert set(age["scores"]) == {"band_accuracy", "abs_age_gap", "majority_band_accuracy"}
     assert age["scores"]["band_accuracy"]["n_identities"] == 328
+    # the stored results of a manifest are re-checkable: bench check finds the manifest they record, re-scores the
+    # submission folder on it and reproduces every number
+    assert all(Path(r["dataset"]["manifest"]) == (clip_world / "manifest" / "manifest.json").resolve()
+               for r in results.values())
+    assert main(["check", "--results-dir", str(out), "--tolerance", "exact", "--quiet"]) == 0
     print("s2f-clips speech2face-released:", {k: round(v["scores"][next(iter(v["scores"]))]["value"], 4)
                                               for k, v in results.items()})
 
