@@ -205,7 +205,6 @@ def compare(path: str, stored: dict, new: dict, rule: str) -> list[Diff]:
 
 def _config_key(result: dict, device: str | None) -> str:
     from benchmark.judges import judge_name_of
-
     from benchmark.reports.check_data import is_manifest_result
 
     gen = result["generator"]
@@ -225,7 +224,6 @@ def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir,
     from benchmark.judges import judge_name_of
     from benchmark.engine.submission import score
     from benchmark.generators.folder import FOLDER_SPEC
-
     from benchmark.reports.check_data import is_manifest_result
 
     gen = stored["generator"]
