@@ -23,10 +23,10 @@ def test_follow_the_page_from_clip_folders_to_a_result(vox1_mini, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("VOICE2FACE_DATA_DIR", raising=False)
     steps = doc_steps(DOC.read_text(encoding="utf-8"))
-    assert [kind for kind, _, _ in steps] == ["command"] * len(steps) and len(steps) == 5
+    assert [kind for kind, _, _ in steps] == ["command"] * len(steps) and len(steps) == 6
     for _, line, _ in steps:
         run_command(line, tmp_path, monkeypatch)
-    capsys.readouterr()
+    assert "2 of 2 result file(s) reproduced" in capsys.readouterr().out  # bench check of the manifest's results
 
     # what the page promises
     head = json.loads((tmp_path / "my-manifest" / "manifest.json").read_text())

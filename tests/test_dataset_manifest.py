@@ -137,3 +137,19 @@ def test_vox1_s2f_scored_through_its_manifest_gives_the_stored_numbers(vox1_s2f,
     assert new["dataset"]["files"] == stored["dataset"]["files"]
     assert new["scores"] == stored["scores"]
     assert new["strata"] == stored["strata"]
+
+
+def test_parquet_tables_read_as_the_csv_ones(tmp_path):
+    """The same dataset written as Parquet and as CSV is the same manifest (fingerprint, labels, paths). Needs the
+    optional ``parquet`` extra (pyarrow), which the ``dev`` extra does not install."""
+    pytest.importorskip("pyarrow", reason="the optional parquet extra (pip install pyarrow) is not installed")
+    from benchmark.data.datasets import dataset_root
+
+    for fmt in ("csv", "parquet"):
+        assert main(["dataset", "convert", "vox1", str(dataset_root("toy")), "--out", str(tmp_path / fmt), "--name",
+                     "toy-m", "--format", fmt]) == 0
+    assert sorted(p.name for p in (tmp_path / "parquet").iterdir()) == [
+        "faces.parquet", "identities.parquet", "manifest.json", "utterances.parquet"]
+    csv_m, pq_m = read_manifest(tmp_path / "csv"), read_manifest(tmp_path / "parquet")
+    assert pq_m.sha256() == csv_m.sha256()
+    assert (pq_m.identities, pq_m.utterances, pq_m.faces) == (csv_m.identities, csv_m.utterances, csv_m.faces)

@@ -75,10 +75,10 @@ def test_model_labels_agree_with_vox1_meta_mostly(clip_world, vox1_s2f):
 def test_speech2face_outputs_scored_on_own_data(clip_world):
     out = clip_world / "results"
     assert main(["score", "--faces", str(clip_world / "s2f"), "--name", "speech2face-released", "--protocol",
-                 "unstratified,stratified,gender", "--dataset", str(clip_world / "manifest"), "--split", "all",
+                 "unstratified,stratified,gender,age", "--dataset", str(clip_world / "manifest"), "--split", "all",
                  "--results-dir", str(out), "--quiet"]) == 0
     files = sorted(out.rglob("*.json"))
-    assert len(files) == 3 and all("/all/" in f.as_posix() for f in files)  # the split is in the path
+    assert len(files) == 4 and all("/all/" in f.as_posix() for f in files)  # the split is in the path
     results = {json.loads(f.read_text())["protocol"]["name"]: {**json.loads(f.read_text()), "path": str(f)}
                for f in files}
     for r in results.values():
@@ -92,6 +92,16 @@ def test_speech2face_outputs_scored_on_own_data(clip_world):
     gender = results["gender"]
     assert "real_face_accuracy" not in gender["scores"]  # truth = the same model's labels: no ceiling shown
     assert gender["info"]["truth"]["model_labels"] and gender["info"]["ceiling"].startswith("none")
+    age = results["age"]  # truth: the ages bench label wrote (the manifest's, not the faces' predicted median)
+    assert age["protocol"]["spec"]["age_reference"].startswith("manifest age labels")
+    assert age["info"]["truth"]["model_labels"] and age["info"]["ceiling"].startswith("none")
+    assert set(age["scores"]) == {"band_accuracy", "abs_age_gap", "majority_band_accuracy"}
+    assert age["scores"]["band_accuracy"]["n_identities"] == 328
+    # the stored results of a manifest are re-checkable: bench check finds the manifest they record, re-scores the
+    # submission folder on it and reproduces every number
+    assert all(Path(r["dataset"]["manifest"]) == (clip_world / "manifest" / "manifest.json").resolve()
+               for r in results.values())
+    assert main(["check", "--results-dir", str(out), "--tolerance", "exact", "--quiet"]) == 0
     print("s2f-clips speech2face-released:", {k: round(v["scores"][next(iter(v["scores"]))]["value"], 4)
                                               for k, v in results.items()})
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmark.cli import main
 from benchmark.cli.printing import nothing_scored
 from benchmark.generators.folder import flat_index, flat_name, scan_folder
 from benchmark.errors import DataError
@@ -88,3 +89,19 @@ def test_chance_reference_on_one_training_identity_is_flagged_in_its_result(vox1
     r = run("random-face", "unstratified", "vox1-mini", split="validation+test", write=False, progress=False)
     assert r["generator"]["notes"].startswith("DEGENERATE TRAINING POOL")
     assert "1 identity" in r["generator"]["notes"]
+
+
+@pytest.mark.realdata
+def test_ls_datasets_counts_are_the_loaded_ones(vox1_mini, vox1_s2f, capsys):
+    """`bench ls datasets` lists identities per split (issue 19, item 2): the numbers it prints are those of the data as
+    loaded (the toy world, and the two real samples)."""
+    from benchmark.data.datasets import IDENTITIES_PER_SPLIT, load_dataset
+
+    assert main(["ls", "datasets"]) == 0
+    out = capsys.readouterr().out
+    for name, root in (("toy", None), ("vox1-mini", vox1_mini), ("vox1-s2f", vox1_s2f)):
+        summary = load_dataset(name, data_root=root, progress=False).summary()
+        counts = {s: summary[s]["identities"] for s in ("train", "validation", "test")}
+        assert IDENTITIES_PER_SPLIT[name] == counts, name
+        line = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert line.split()[1:4] == [str(counts[s]) for s in ("train", "validation", "test")], line

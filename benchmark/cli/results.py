@@ -106,7 +106,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     report = check(args.results_dir, args.names, tolerance=args.tolerance, device=args.device,
                    data_root=args.data_root, data_dir=args.data_dir, use_cache=not args.no_cache,
-                   progress=not args.quiet, judge=args.judge, allow_spec=args.allow_spec)
+                   progress=not args.quiet, judge=args.judge, allow_spec=args.allow_spec, dataset=args.dataset)
     if args.all_rows or not report.ok:
         print()
         print(report.table(only_failures=not args.all_rows))
@@ -199,6 +199,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--device", help="re-run on this device instead of each result's own")
     p.add_argument("--data-root", help="the dataset's own directory")
     p.add_argument("--data-dir", help="folder holding <dataset>/ directories")
+    p.add_argument("--dataset", metavar="PATH",
+                   help="the manifest (manifest.json or its folder) of results scored on one, when it is no longer "
+                        "where they record; it must have the fingerprint they record")
     p.add_argument("--no-cache", action="store_true", help="do not use the on-disk judge cache")
     p.add_argument("--all-rows", action="store_true", help="print every compared number, not only failures")
     p.add_argument("--judge", default=None,

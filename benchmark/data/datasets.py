@@ -95,10 +95,16 @@ HUMAN_AGE_BANDS: dict[str, dict[str, object]] = {
 the age predicted from the speaker's real faces. The edges (40, 59) put whole-year predicted ages into the bands
 20-39 (band 0: < 40), 40-59 (band 1: 40 ≤ age ≤ 59) and >=60 (band 2: > 59) by ``benchmark.metrics.pairwise.age_band``."""
 
+MANIFEST_AGE_REFERENCE = ("manifest age labels: each identity's age (whole years, or a band) with its source from the "
+                          "identities table (human, or model:<name>@<weights sha256>)")
+"""``age_reference`` of the ``age`` protocol on a manifest whose identities carry ages (``dataset_spec``): the truth is
+the manifest's labels (``benchmark.tasks.age_labels``), not the age predicted from the speaker's real faces."""
+
 
 def dataset_spec(spec, dataset):
     """The protocol spec as scored on a dataset: ``DATASET_SPEC_OVERRIDES`` (and, for the ``age`` task,
-    ``HUMAN_AGE_BANDS``) applied with ``dataclasses.replace``; ``spec`` itself for other datasets. Given a loaded
+    ``HUMAN_AGE_BANDS``, or ``manifest_age_fields`` for a loaded manifest with age labels) applied with
+    ``dataclasses.replace``; ``spec`` itself for other datasets. Given a loaded
     ``Manifest`` that has no photos (every face a video frame or clip crop, ``benchmark.data.manifest_io``), a photo
     gallery (``gallery_source="vggface"``) becomes its frames (``"voxceleb"``), as vox1-s2f's override does.
 
@@ -118,8 +124,27 @@ def dataset_spec(spec, dataset):
         fields.setdefault("gallery_source", "voxceleb")
     if spec.task == "age":
         fields.update(HUMAN_AGE_BANDS.get(dataset_id, {}))
+        if dataset_id not in HUMAN_AGE_BANDS and isinstance(dataset, Manifest):
+            fields.update(manifest_age_fields(dataset))
     fields = {k: v for k, v in fields.items() if getattr(spec, k) != v}
     return replace(spec, **fields) if fields else spec
+
+
+def manifest_age_fields(manifest: Manifest) -> dict[str, object]:
+    """The ``age`` protocol fields a manifest with age labels fixes: ``age_reference`` = ``MANIFEST_AGE_REFERENCE``,
+    and ``age_bands`` = (40, 59) when every label is one of Speech2Face's bands (``benchmark.data.clip_labels.AGE_BANDS``:
+    20-39 / 40-59 / >=60, the bands vox1-s2f's human labels use); {} when no identity has an age (the protocol then
+    keeps its predicted reference, so registered datasets are unchanged). Other labels are read against the protocol's
+    own edges (a band across an edge is excluded: ``benchmark.tasks.age_labels.label_band``)."""
+    from benchmark.data.clip_labels import AGE_BANDS
+
+    ages = {i.age for i in manifest.identities if i.age}
+    if not ages:
+        return {}
+    fields: dict[str, object] = {"age_reference": MANIFEST_AGE_REFERENCE}
+    if ages <= set(AGE_BANDS):
+        fields["age_bands"] = HUMAN_AGE_BANDS["vox1-s2f"]["age_bands"]
+    return fields
 
 
 def dataset_root(name: str, data_root: str | os.PathLike[str] | None = None,

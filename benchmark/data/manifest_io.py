@@ -25,7 +25,7 @@ Tables (one row each; ``.csv`` is comma-separated UTF-8 with a header, ``.parque
 
 Labels and their source: a label's ``*_source`` is "human" (annotated by people, e.g. VoxCeleb1's metadata),
 "model:<name>@<weights sha256>" (predicted, e.g. by ``bench label``), or empty when the label is empty. A protocol
-whose truth is a model label says so in its result (``benchmark.data.labels``).
+whose truth is a model label says so in its result (``benchmark.tasks.gender``, ``benchmark.tasks.age_labels``).
 
 Kinds map onto the gallery sources protocols name (``ProtocolSpec.gallery_source``): "photo" is "vggface" (separate
 photos, as VGGFace1's), "clip" and "frame" are "voxceleb" (video frames, as VoxCeleb1's face tracks). A protocol's
@@ -80,6 +80,21 @@ def looks_like_manifest(name: str) -> bool:
     an existing folder holding ``manifest.json``) rather than a registered name."""
     return ("/" in name or os.sep in name or name.endswith(".json")
             or (Path(name).is_dir() and (Path(name) / MANIFEST_FILE).is_file()))
+
+
+def manifest_reference(path: str | os.PathLike[str]) -> str:
+    """How a result records the manifest it was scored on (``dataset.manifest``), so ``bench check`` can find it again:
+    the ``manifest.json`` path relative to the working directory when it lies below it (``my-data/manifest.json``),
+    else from the home folder (``~/data/x/manifest.json``), else absolute. POSIX separators.
+
+    Raises:
+        DataError: no manifest at ``path`` (``manifest_file``).
+    """
+    file = manifest_file(path).resolve()
+    for base, prefix in ((Path.cwd().resolve(), ""), (Path.home().resolve(), "~/")):
+        if file.is_relative_to(base):
+            return prefix + file.relative_to(base).as_posix()
+    return file.as_posix()
 
 
 def read_header(path: str | os.PathLike[str]) -> tuple[Path, dict]:

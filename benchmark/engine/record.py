@@ -44,6 +44,17 @@ def dataset_overrides(spec: ProtocolSpec) -> dict:
             if k not in ("probe_split", "reference_split") and registered.get(k) != v}
 
 
+def manifest_record(dataset: str) -> dict:
+    """``{"manifest": where}`` for a run on a manifest named by path (``benchmark.data.manifest_io.manifest_reference``:
+    where ``bench check`` looks for it again), else {} (a registered dataset or a plug-in is found by its name)."""
+    from benchmark.data.datasets import DATASETS
+    from benchmark.data.manifest_io import looks_like_manifest, manifest_reference
+
+    if dataset in DATASETS or not looks_like_manifest(dataset):
+        return {}
+    return {"manifest": manifest_reference(dataset)}
+
+
 def record_protocol(planned: RunPlan, drawn: Drawn, spec: ProtocolSpec, scores: TaskScores, timing: dict[str, float],
                     started: float, score_started: float) -> Result:
     """Build the ``Result`` of protocol ``spec`` (schema and key order: ``benchmark.results.schema``).
@@ -91,7 +102,8 @@ def record_protocol(planned: RunPlan, drawn: Drawn, spec: ProtocolSpec, scores: 
         "dataset": {"id": manifest.dataset_id, "manifest_sha256": manifest.sha256(), "files": files,
                     "root": root_label(config.dataset, config.data_root, config.data_dir), "partial": planned.setup.partial,
                     "summary": manifest.summary(), "excluded_identities": manifest.excluded,
-                    "synthetic": manifest.dataset_id == "toy", "identity": planned.setup.identity},
+                    "synthetic": manifest.dataset_id == "toy", "identity": planned.setup.identity,
+                    **manifest_record(config.dataset)},
         "judge": {**asdict(planned.judge_info), "name": config.judge, "device": config.judge_device},
         "generator": {**asdict(generator.meta), "spec": config.model, "args": dict(config.model_args)},
         "conformance": drawn.conformance,

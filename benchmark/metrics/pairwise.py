@@ -334,6 +334,10 @@ def identity_centroids(vectors: torch.Tensor, owner: torch.Tensor, n_identities:
     return l2_normalise(centroids) if normalise else centroids
 
 
+AGE_BAND_NAMES = {(35.0, 65.0): ["under 35", "35-65", "over 65"], (40.0, 59.0): ["20-39", "40-59", ">=60"]}
+"""Names of the bands ``age_band`` gives for the edges protocols use: AR-SPM's (Table 6) and Speech2Face's human bands."""
+
+
 def age_band(ages: torch.Tensor, edges=(35.0, 65.0)) -> torch.Tensor:
     """Age band index of each age (AR-SPM, Table 6: under 35 / 35–65 / over 65).
 

@@ -27,7 +27,9 @@ Always, whatever the tolerance: the trials sha256 must be unchanged (the protoco
 manifest and the trial rule together), the dataset files' content fingerprint (``benchmark.data.fingerprint``) must
 be unchanged where the stored result has one, the protocol version must still be the registered one, and the
 set of metrics and strata must be the same. A result that cannot be re-run (missing model, data, CUDA, folder)
-fails.
+fails. A result scored on a dataset manifest is re-run on a manifest with the fingerprint it records, found where
+the result says it was read or at ``--dataset PATH`` (``benchmark.reports.check_data``); a missing or changed manifest
+is refused before anything runs.
 
 Submission results (``bench score``) are re-scored from their folder with ``benchmark.engine.submission.score``, on every
 protocol stored for the same folder and configuration even when only some are named: the folder holds the faces of
@@ -203,9 +205,12 @@ def compare(path: str, stored: dict, new: dict, rule: str) -> list[Diff]:
 
 def _config_key(result: dict, device: str | None) -> str:
     from benchmark.judges import judge_name_of
+    from benchmark.reports.check_data import is_manifest_result
 
     gen = result["generator"]
-    return json.dumps([gen.get("spec"), gen.get("args", {}), result["dataset"]["id"], result["seed"],
+    data = [result["dataset"]["id"]] + ([result["dataset"]["identity"]["fingerprint"]] if is_manifest_result(result)
+                                        else [])
+    return json.dumps([gen.get("spec"), gen.get("args", {}), *data, result["seed"],
                        device or result["device"], judge_name_of(result.get("judge", {})),
                        judge_device_of(result, device), result.get("batch_size", 16),
                        result["protocol"].get("spec", {}).get("gallery_source"), result.get("evaluated_split")],
@@ -213,13 +218,18 @@ def _config_key(result: dict, device: str | None) -> str:
 
 
 def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir, use_cache: bool,
-           progress: bool, judge_device: str = "cpu", allow_spec: Sequence[str] = ()) -> list[dict]:
+           progress: bool, judge_device: str = "cpu", allow_spec: Sequence[str] = (),
+           dataset: str | None = None) -> list[dict]:
     from benchmark.engine.run import run_many
     from benchmark.judges import judge_name_of
     from benchmark.engine.submission import score
     from benchmark.generators.folder import FOLDER_SPEC
+    from benchmark.reports.check_data import is_manifest_result
 
     gen = stored["generator"]
+    dataset = dataset or stored["dataset"]["id"]
+    if is_manifest_result(stored) and dataset != stored["dataset"]["id"]:  # a manifest path: it says where its files are
+        data_root = data_dir = None
     common = dict(data_root=data_root, data_dir=data_dir, device=device, seed=stored["seed"],
                   judge=judge_name_of(stored.get("judge", {})), judge_device=judge_device,
                   split=stored.get("evaluated_split"),
@@ -231,7 +241,7 @@ def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir,
         keep = {k: args[k] for k in ("name", "allow_missing", "citation", "revision", "trained_against_judge",
                                      "holdout_rule", "reference") if k in args}
         datasets = [d for d in str(args.get("training_datasets", "")).split(",") if d]
-        return score(args["faces_dir"], protocols, stored["dataset"]["id"], training_datasets=datasets,
+        return score(args["faces_dir"], protocols, dataset, training_datasets=datasets,
                      **keep, **common)
     if not gen.get("spec"):
         raise BenchError("the result records no model spec (generator.spec); it cannot be re-run.")
@@ -239,14 +249,15 @@ def _rerun(stored: dict, protocols: list[str], device: str, data_root, data_dir,
     from benchmark.safety import trusted_model_spec
 
     trusted_model_spec(gen["spec"], allow_spec)  # a spec read from a result file is never imported on its own
-    return run_many(gen["spec"], protocols, stored["dataset"]["id"], model_args=gen.get("args") or {},
+    return run_many(gen["spec"], protocols, dataset, model_args=gen.get("args") or {},
                     two_face_speakers=population_of(stored) == TWO_FACE, **common)
 
 
 def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: Sequence[str] = (), *,
           tolerance: str = "auto", device: str | None = None, data_root: str | os.PathLike[str] | None = None,
           data_dir: str | os.PathLike[str] | None = None, use_cache: bool = True, progress: bool = False,
-          judge: str | None = None, allow_spec: Sequence[str] = (), log=print) -> CheckReport:
+          judge: str | None = None, allow_spec: Sequence[str] = (), dataset: str | None = None,
+          log=print) -> CheckReport:
     """Re-run stored results and compare them (module docstring for the rules).
 
     Args:
@@ -265,6 +276,8 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
             ``generator.spec`` is one of them may be re-run. Any other spec that is not a registered generator
             or installed entry point (``benchmark.safety.trusted_model_spec``) is never imported: that result
             fails with "not a registered generator".
+        dataset: the manifest (``manifest.json`` or its folder) of results scored on one, when it is no longer where
+            they record (``benchmark.reports.check_data``); None: each result's own.
         log: where one line per checked result is printed.
 
     Returns:
@@ -272,7 +285,9 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
 
     Raises:
         BenchError: the folder does not exist, a result file cannot be read, a name matches nothing (or no
-            result of ``judge``), an unknown judge name (with suggestions) or an unknown tolerance.
+            result of ``judge``), an unknown judge name (with suggestions) or an unknown tolerance; a result scored on
+            a manifest that is missing or has another fingerprint (before anything is re-run;
+            ``benchmark.reports.check_data.dataset_arguments``).
     """
     from benchmark.generators.folder import FOLDER_SPEC
     from benchmark.reports.tolerance import auto_rule
@@ -296,6 +311,9 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
                          + ", ".join(list(names) + ([f"--judge {judge}"] if judge is not None else [])) + ".")
     if not chosen:
         raise BenchError(f"no result files under {results_dir}; nothing to check.")
+    from benchmark.reports.check_data import dataset_arguments
+
+    datasets = dataset_arguments(paths, results, chosen, dataset)  # refuses a missing or changed manifest up front
     groups: dict[str, list[int]] = {}
     for i in chosen:
         groups.setdefault(_config_key(results[i], device), []).append(i)
@@ -314,7 +332,8 @@ def check(results_dir: str | os.PathLike[str] = "leaderboards/results", names: S
             protocols = list(dict.fromkeys(protocols + siblings[_config_key(first, device)]))
         try:
             new = {r["protocol"]["name"]: r for r in _rerun(first, protocols, run_device, data_root, data_dir,
-                                                            use_cache, progress, judge_device, allow_spec)
+                                                            use_cache, progress, judge_device, allow_spec,
+                                                            datasets[members[0]])
                    if "skipped" not in r}
             error = None
         except BenchError as exc:

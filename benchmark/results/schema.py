@@ -4,9 +4,10 @@ same way (lm-eval's and MTEB's result files are typed so; ``benchmark.results.io
 Schema version 1, top-level keys in file order: ``schema_version``, ``suite_version``, ``git_commit``, ``created``,
 ``protocol`` {name, version, spec, dataset_overrides?}, ``trials`` {sha256, count, probes, path, excluded_identities,
 + the task's plan info}, ``dataset`` {id, manifest_sha256, files, root, partial, summary, excluded_identities,
-synthetic}, ``judge`` {id, weights_sha256, preprocess_version, embedding_dim, library, name, device}, ``generator``
-(``GeneratorMeta`` fields + spec, args), ``conformance`` {status, reason | checks, voices}, ``evaluated_split``,
-``seed``, ``device``, ``batch_size``, ``scores`` {metric: ``Summary``}, ``strata`` {stratum: {metric: ``Summary``}},
+synthetic, identity, manifest? (a manifest path's run only)}, ``judge`` {id, weights_sha256, preprocess_version,
+embedding_dim, library, name, device}, ``generator`` (``GeneratorMeta`` fields + spec, args), ``conformance`` {status,
+reason | checks, voices}, ``evaluated_split``, ``seed``, ``device``, ``batch_size``, ``scores`` {metric: ``Summary``},
+``strata`` {stratum: {metric: ``Summary``}},
 ``info`` (the task's conventions and counts, free form), ``inputs`` (faces embedded, excluded, failed),
 ``timing`` {step: seconds}, ``environment`` (library versions).
 

@@ -17,6 +17,10 @@ without one are excluded, counted per identity); ``ref_band`` is that band's ind
 Score: ``band_accuracy`` only (a human band has no age to take a gap from), and ``real_face_band_accuracy``: the
 predictor's band on the real crop of each probe's own clip vs the clip's human band — how well the predictor agrees
 with the humans, i.e. the ceiling a generator can reach under this predictor.
+
+Manifest labels (``spec.age_reference`` starting "manifest": a dataset manifest whose identities carry ages,
+``benchmark.data.datasets.manifest_age_fields``): the truth is each identity's age label with its source;
+``benchmark.tasks.age_labels`` builds and scores those trials.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 import torch
 
 from benchmark.data.manifest import Face, Manifest
-from benchmark.metrics.pairwise import age_band, agreement
+from benchmark.metrics.pairwise import AGE_BAND_NAMES, age_band, agreement
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.gender import real_attributes
 from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, generated_attributes,
@@ -33,7 +37,7 @@ from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, gen
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding", "attributes"}
-BAND_NAMES = {(35.0, 65.0): ["under 35", "35-65", "over 65"], (40.0, 59.0): ["20-39", "40-59", ">=60"]}
+BAND_NAMES = AGE_BAND_NAMES
 
 
 def faces_needed(manifest: Manifest, spec: ProtocolSpec) -> list[Face]:
@@ -51,6 +55,10 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
 
     if spec.age_reference.startswith("human"):
         return build_human(manifest, spec, real)
+    if spec.age_reference.startswith("manifest"):
+        from benchmark.tasks import age_labels
+
+        return age_labels.build(manifest, spec, real)
     gallery, excluded = require_probe_gallery(manifest, spec, set(real.ids))
     _, owners, preds = real_attributes(manifest, spec, real, set(gallery))
     ages = preds[:, COLUMNS.index("age_years")]
@@ -169,6 +177,10 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     from benchmark.judges.attributes import COLUMNS, info_dict
 
     trials: TrialTable = plan.trials
+    if plan.info.get("reference") == "manifest":
+        from benchmark.tasks import age_labels
+
+        return age_labels.score(plan, generated, manifest, spec, device, seed)
     if "ref_age" not in trials.columns:
         return score_human(plan, generated, manifest, spec, device, seed)
     dev = torch.device(device)
