@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 from benchmark.errors import BenchError
@@ -13,16 +12,8 @@ from benchmark.reports.bands import rank_in_bands
 from benchmark.reports.rows import (HOME_DATASET, LOWER_IS_BETTER, MEASURED, PERCENT_METRICS,  # noqa: F401 (re-exported)
                                     PERCENT_PREFIXES, POPULATION_SLUGS, PUBLISHED_FILE, README_MARK, REPORTED, TWO_FACE,
                                     Row, Table, _registered_version, _safe, is_percent)
+from benchmark.results.frame import population_of, source_label  # noqa: F401 (re-exported)
 from benchmark.results.io import read_result
-
-
-def population_of(result: dict) -> str:
-    """The population a result was scored on: "" for the split's identities; ``TWO_FACE`` when single-face speakers
-    were left out (``benchmark.trials.builders.drop_single_face_identities``, named in ``dataset.excluded_identities``:
-    the oracle on a VoxCeleb1-crop gallery, or ``bench run --two-face-speakers``): such rows are tabled apart, never
-    ranked beside the whole split."""
-    reasons = [e.get("reason", "") for e in result.get("dataset", {}).get("excluded_identities", []) or []]
-    return TWO_FACE if any("drop_single_face_identities" in r for r in reasons) else ""
 
 
 def load_published(path: str | os.PathLike[str] | None = None) -> tuple[list[dict], dict]:
@@ -58,21 +49,6 @@ def collect(results_dir: str | os.PathLike[str]) -> list[tuple[str, dict]]:
         return []
     files = sorted(p for p in root.rglob("*.json") if not any(part.startswith(".") for part in p.parts))
     return [(p.relative_to(root).as_posix(), read_result(p)) for p in files]
-
-
-_TRAINED = re.compile(r"trained (\d+)/\d+ steps, batch (\d+).*? on (\d+) training identities of ([\w.+-]+)")
-
-
-def source_label(gen: dict) -> str:
-    """A row's source: for a generator trained by this suite (``bench train``: its notes say "trained S/S steps,
-    batch B, …, on N training identities of D"), "re-implementation, trained here on N identities of D at S steps
-    (batch B); after <citation>" — not the paper's name alone (issue 20 §5); else the citation."""
-    match = _TRAINED.search(gen.get("notes") or "")
-    if not match:
-        return gen.get("citation", "")
-    steps, batch, n, data = match.groups()
-    return (f"re-implementation, trained here on {n} identities of {data} at {steps} steps (batch {batch}); after "
-            f"{gen.get('citation', '')}")
 
 
 def _measured_row(rel: str, result: dict) -> Row:
