@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from benchmark.reports.bands import rank_in_bands
-from benchmark.reports.rows import HOME_DATASET, MEASURED, Row, Table, _registered_version, _safe, is_percent
+from benchmark.reports.rows import (HOME_DATASET, MEASURED, Row, Table, _registered_version, _safe, data_folder,
+                                    is_percent)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -95,7 +96,8 @@ class Column:
     ``info.chance`` for the metric, None where they give none), ``ceiling`` and ``ceiling_generator`` (the best
     ceiling reference's value and name, None without one), ``paired`` (every neighbour comparison used stored
     replicates), ``comparisons`` (the neighbour comparisons behind the bands, ``benchmark.reports.bands``) and
-    ``detail`` (the detail table's file under the leaderboard folder, e.g. "tables/vox1-s2f/stratified.md")."""
+    ``detail`` (the detail table's file under the leaderboard folder, e.g. "tables/vox1-s2f/stratified.md") and
+    ``anchor`` (the id of the detail table's section in the leaderboard README, ``Table.anchor``)."""
 
     protocol: str
     label: str
@@ -109,6 +111,7 @@ class Column:
     paired: bool = True
     comparisons: list = field(default_factory=list)
     detail: str = ""
+    anchor: str = ""
 
 
 @dataclass
@@ -143,12 +146,6 @@ class SummaryTable:
     def slug(self) -> str:
         """A file-name-safe id of the data, e.g. "vox1-s2f--test", "mydata-1a2b3c4d--test"."""
         return f"{_safe(data_folder(self.dataset, self.data))}--{_safe(self.split)}"
-
-
-def data_folder(dataset: str, data: str) -> str:
-    """The folder name of a data's tables: the dataset for a full registered one, else ``<dataset>-<data[:8]>``
-    (as ``benchmark.data.identity.result_folder`` names result folders)."""
-    return dataset if data == "registered" else f"{dataset}-{data[:8]}"
 
 
 def _one_per_generator(rows: "pandas.DataFrame") -> "pandas.DataFrame":
@@ -231,13 +228,13 @@ def _column(head: Headline, group: "pandas.DataFrame", key: tuple, judge: str) -
     ceilings = [(cells[g][0].value, g) for g in by_row if by_row[g].reference == "ceiling"]
     best = (min if lower else max)(ceilings) if ceilings else (None, "")
     detail_table = Table(dataset=key[0], protocol=head.protocol, version=version, split=key[2],
-                         own_split=table.own_split, judge=judge)
+                         own_split=table.own_split, judge=judge, data=key[1])
     column = Column(protocol=head.protocol, label=_label(head, metric), metric=metric, version=version,
                     lower_is_better=lower, percent=is_percent(metric),
                     chance=float(sum(chance) / len(chance)) if chance else None, ceiling=best[0],
                     ceiling_generator=best[1], paired=all(c["paired"] for c in table.comparisons),
                     comparisons=table.comparisons,
-                    detail=f"tables/{data_folder(key[0], key[1])}/{detail_table.slug}.md")
+                    detail=f"tables/{detail_table.folder}/{detail_table.slug}.md", anchor=detail_table.anchor)
     return column, cells
 
 
