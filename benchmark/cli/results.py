@@ -109,7 +109,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if output.stale:
             print("leaderboards out of date (run `bench leaderboard`): " + ", ".join(output.stale), file=sys.stderr)
             return 1
-        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)")
+        plots = sum(1 for f in output.files if f.startswith("plots/") and f.endswith(".json"))
+        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files, and {2 * plots} plot "
+              "images checked by the numbers they carry)")
         return 0
     if args.judge and not args.quiet:
         from benchmark.reports.leaderboard import section_markdown
@@ -127,12 +129,12 @@ def written_lines(output, out_dir: str) -> str:
     from pathlib import Path
 
     files = output.files
-    tables = [f for f in files if f.startswith("tables/")]
+    tables = [f for f in files if f.startswith("tables/") and f.endswith(".md")]
     plots = sorted(f for f in files if f.startswith("plots/") and not f.endswith(".json"))
     root = Path(out_dir)
     lines = [f"wrote {len(files)} files under {root}:",
              f"  {root / 'README.md'} ({output.readme.count(chr(10))} lines: the summary first, then every table)",
-             f"  {len(tables)} detail tables under {root / 'tables'} (<data>/<protocol>.md and .csv)"]
+             f"  {len(tables)} detail tables under {root / 'tables'} (<data>/<protocol>.md, and .csv beside each)"]
     if plots:
         lines.append(f"  {len(plots)} plots under {root / 'plots'}: " + ", ".join(Path(p).name for p in plots))
     return "\n".join(lines)

@@ -17,14 +17,21 @@ a table of a judge other than the default (``benchmark.judges.DEFAULT_JUDGE``) i
   ``info.lower_is_better`` or in ``LOWER_IS_BETTER``); the ranked column's header says "(ranked)". A submission scored with missing faces is
   marked "incomplete".
 * reported rows come from ``leaderboards/published.json``: numbers from papers, each with its exact source,
-  marked "reported, different scorer" and never ranked — they were measured with another scorer, and often on
-  other data. They appear in the ``vox1-vggface`` tables (the data the papers used, or the closest) and in the
-  tables of any other real (non-synthetic) dataset that has measured rows for that protocol.
+  marked "reported, different scorer" and never ranked — they were measured with another scorer. They appear only
+  in the tables of the data they were measured on (``benchmark.data.identity.published_key``: VoxCeleb1 + VGGFace
+  rows in the ``vox1-vggface`` tables, AVSpeech rows in tables of their own), never beside other data.
 
 Proportions (accuracy, top-k, R@K, consistency, detection rates: ``is_percent``) are shown in %, other metrics
 in their own units (degrees, distances, years). Outputs, all deterministic (no timestamps, so ``--check`` can
-tell whether the committed files are current): ``<out>/README.md`` (every table), and
-``<out>/tables/<dataset>/<protocol>.md`` and ``.csv`` (wide CSV: raw values, proportions as fractions).
+tell whether the committed files are current): ``<out>/README.md`` (first the summary — one table per data under the
+default judge, ``benchmark.reports.summary`` / ``summary_md``, built from the results frame
+``benchmark.results.frame`` — then every table, each with an ``<a id>`` anchor the summary links to),
+``<out>/tables/<data>/<protocol>.md`` and ``.csv`` (wide CSV: raw values, proportions as fractions; ``<data>`` is the
+dataset, or ``<dataset>-<fingerprint[:8]>`` for a partial copy or a manifest), and ``<out>/plots/<data>--<split>``
+``.png``, ``.svg`` and ``.json`` (``benchmark.reports.plots``; the images are checked by the numbers in the JSON).
+
+Tables are keyed by the data's identity (``benchmark.data.identity.data_key``: dataset, "registered" or the manifest
+fingerprint, split — issue 19 §4), so other data never shares a table or a rank; each heading says which data it is.
 """
 
 from __future__ import annotations
@@ -212,10 +219,10 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int, s
         "How to read the tables: **measured** rows were scored by this suite (each table by one judge, named in its "
         "heading — rows of different judges are never ranked together — on the same seeded trials, "
         "95 % CI from a bootstrap over identities); **reported, different scorer** rows are numbers from papers, "
-        "with their exact source — measured with another scorer and often on other data, so they show where the "
-        "field stands but do not compare with the measured rows. *trained vs judge* **yes** ⚠: the generator was "
-        "trained against the judge's embedding space and may overfit the scorer. *reference*: `ceiling` (a real "
-        "face of the speaker) and `chance` rows bound what the protocol allows: they are shown, not ranked, as are "
+        "with their exact source — measured with another scorer, so they show where the field stands on that data "
+        "but do not compare with the measured rows; they appear only beside the data they were measured on. "
+        "*trained vs judge* **yes** ⚠: the generator was trained against the judge's embedding space and may "
+        "overfit the scorer. *reference*: `ceiling` (a real face of the speaker) and `chance` rows bound what the protocol allows: they are shown, not ranked, as are "
         "rows whose ranked metric is flagged or not applicable. *#* is \"rank (band b)\": equal values share a rank, "
         "and rows whose paired difference to their neighbour (same trials, same identity resamples; Holm-adjusted) "
         "is not significant share a band (`benchmark.reports.bands`). Rows scored on another population (e.g. "

@@ -33,13 +33,15 @@ def plot_data(table: SummaryTable) -> dict:
 
     Returns:
         ``{"title", "judge", "columns": [{"protocol", "label", "metric", "percent", "lower_is_better", "chance",
-        "ceiling", "rows": [{"generator", "reference", "value", "ci95": [lo, hi], "band", "flag"}]}]}``; rows in the
-        summary's order (methods, then references).
+        "ceiling", "rows": [{"generator", "reference", "value", "ci95": [lo, hi], "band", "flag", "population"}]}]}``;
+        rows in the summary's order (methods, then references); ``population`` is "" or the subset a reference was
+        scored on (marked † on the plot).
     """
     columns = []
     for c in table.columns:
         rows = [{"generator": r.generator, "reference": r.reference, "value": cell.value,
-                 "ci95": [cell.ci_low, cell.ci_high], "band": cell.band, "flag": bool(cell.flag)}
+                 "ci95": [cell.ci_low, cell.ci_high], "band": cell.band, "flag": bool(cell.flag),
+                 "population": cell.population}
                 for r in table.rows + table.references if (cell := r.cells.get(c.protocol)) is not None]
         columns.append({"protocol": c.protocol, "label": c.label, "metric": c.metric, "percent": c.percent,
                         "lower_is_better": c.lower_is_better, "chance": c.chance, "ceiling": c.ceiling, "rows": rows})
@@ -83,7 +85,10 @@ def render(data: dict) -> tuple[bytes, bytes]:
         for ax, col in zip(axes.flat, cols):
             _panel(ax, col)
         fig.suptitle(f"{data['title']} — judge {data['judge']} (95 % CI)", fontsize=10)
-        fig.tight_layout()
+        subsets = sorted({r["population"] for c in cols for r in c["rows"] if r["population"]})
+        notes = ["⚠ interval not to be trusted (see the table)"] + [f"† scored on {p} only" for p in subsets]
+        fig.text(0.01, 0.005, "   ".join(notes), fontsize=7, ha="left", va="bottom")
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
         png, svg = io.BytesIO(), io.BytesIO()
         fig.savefig(png, format="png", dpi=100, metadata={"Software": None, "Description": stamp})
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None, "Description": stamp})
@@ -101,8 +106,8 @@ def _panel(ax, col: dict) -> None:
         value = r["value"] * scale
         ax.plot([lo, hi], [y, y], color=colour, linewidth=2, solid_capstyle="butt")
         ax.plot([value], [y], "o", color=colour, markersize=4)
-    labels = [r["generator"] + (f" ({r['reference']})" if r["reference"] else "") + (" ⚠" if r["flag"] else "")
-              for r in rows]
+    labels = [r["generator"] + (f" ({r['reference']})" if r["reference"] else "") + (" †" if r["population"] else "")
+              + (" ⚠" if r["flag"] else "") for r in rows]
     ax.set_yticks(ys, labels)
     if col["chance"] is not None:
         ax.axvline(col["chance"] * scale, color=CHANCE, linestyle="--", linewidth=1, label="chance")

@@ -208,8 +208,9 @@ def _column(head: Headline, group: "pandas.DataFrame", key: tuple, judge: str) -
     if chosen.empty:
         return None
     lower = bool(chosen["lower_is_better"].any())
-    table = Table(dataset=key[0], protocol=head.protocol, version=version, split=key[2], own_split=_own_split(
-        head.protocol, key[2]), judge=judge, rank_by=metric, metrics=[metric], lower_is_better={metric} if lower else set())
+    table = Table(dataset=key[0], protocol=head.protocol, version=version, split=key[2],
+                  own_split=_own_split(head.protocol, key[2]), judge=judge, rank_by=metric, metrics=[metric],
+                  lower_is_better={metric} if lower else set())
     by_row, cells = {}, {}
     for r in chosen.itertuples(index=False):
         row = Row(generator=r.generator, kind=MEASURED, scores={metric: (r.value, r.ci_low, r.ci_high)},
@@ -224,7 +225,8 @@ def _column(head: Headline, group: "pandas.DataFrame", key: tuple, judge: str) -
     for name, row in by_row.items():
         cell = cells[name][0]
         cell.rank, cell.band, cell.unranked = row.rank, row.band, row.unranked
-    chance = [c for c in chosen["chance"] if c == c]
+    whole_rows = chosen[chosen["population"] == ""]  # chance of the split's own trials, not a subset's
+    chance = [c for c in (whole_rows if len(whole_rows) else chosen)["chance"] if c == c]
     ceilings = [(cells[g][0].value, g) for g in by_row if by_row[g].reference == "ceiling"]
     best = (min if lower else max)(ceilings) if ceilings else (None, "")
     detail_table = Table(dataset=key[0], protocol=head.protocol, version=version, split=key[2],

@@ -111,7 +111,8 @@ def summary_section(table: SummaryTable) -> str:
     lines = [f'### <a id="summary-{table.slug}"></a>Summary: {md_text(table.heading)} — judge {md_text(table.judge)}',
              ""]
     if table.synthetic:
-        lines += ["Synthetic known-answer world: these numbers test the pipeline and say nothing about real voices.", ""]
+        lines += ["Synthetic known-answer world: these numbers test the pipeline and say nothing about real "
+                  "voices.", ""]
     lines += [f"![{md_text(table.heading)}: headline metrics with 95 % CIs]({plot}.png)", "",
               f"Plot: [`{plot}.png`]({plot}.png), [`{plot}.svg`]({plot}.svg) (numbers: [`{plot}.json`]({plot}.json))",
               ""]
@@ -130,16 +131,17 @@ def summary_section(table: SummaryTable) -> str:
                   tabulate(_body(table.references, table, notes, kinds), headers=["reference", "generator"] + headers,
                            tablefmt="github", disable_numparse=True), ""]
     lines += [detail_links(table), ""]
+    facts = []
     for c in table.columns:
-        extra = []
-        if c.chance is not None:
-            extra.append(f"chance {c.chance * 100:.1f} %" if c.percent else f"chance {c.chance:.4g}")
-        if c.metric not in (c.label,):
-            extra.append(f"metric `{c.metric}` of {c.protocol} v{c.version}")
-        if not c.paired:
-            extra.append("some neighbours compared by their intervals only (no stored replicates for this metric, "
-                         "or other trials): a band starts only where the 95 % intervals do not overlap")
-        notes.ref(f"{md_text(c.label)}: " + "; ".join(extra) + ".")
+        chance = "" if c.chance is None else (f", chance {c.chance * 100:.1f} %" if c.percent
+                                              else f", chance {c.chance:.4g}")
+        facts.append(f"{md_text(c.label)} = `{md_text(c.metric)}` of {md_text(c.protocol)} v{c.version}{chance}")
+    notes.ref("Columns: " + "; ".join(facts) + ".")
+    unpaired = [md_text(c.label) for c in table.columns if not c.paired]
+    if unpaired:
+        notes.ref(f"Bands of {', '.join(unpaired)}: some neighbours are compared by their 95 % intervals only (no "
+                  "stored bootstrap replicates for that metric, or other trials): a band starts there only where the "
+                  "intervals do not overlap.")
     if by is not None:
         notes.ref(f"# is the rank in {md_text(by.label)}.")
     lines += [f"{i}. {text}" for i, text in enumerate(notes.texts, 1)] + [""]

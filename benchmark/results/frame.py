@@ -22,8 +22,8 @@ Identity of the result (what must be equal for two rows to share a table and a r
 * ``protocol`` (str), ``protocol_version`` (int).
 * ``judge`` (str): the judge's registry name (``benchmark.judges.judge_name_of``); ``judge_id``, ``judge_sha256``.
 * ``generator`` (str): the generator's (or submission's) name; ``seed`` (int; <NA> when absent).
-* ``reference`` (str, or missing — ``pandas.isna`` — for a method): "ceiling" (e.g. the oracle, a real face of the speaker) or "chance" for a reference
-  row. References are shown, never ranked.
+* ``reference`` (str, or missing — ``pandas.isna`` — for a method): "ceiling" (e.g. the oracle, a real face of the
+  speaker) or "chance" for a reference row. References are shown, never ranked.
 * ``trained_against_judge`` (bool), ``trials_sha256`` (str), ``created`` (ISO 8601 str).
 
 The number:
@@ -92,7 +92,8 @@ def result_files(path: str | os.PathLike[str]) -> list[tuple[str, Path]]:
     if not root.is_dir():
         raise BenchError(f"no result file or folder at {root} (give a result JSON file or a folder of them, e.g. "
                          "leaderboards/results).")
-    files = sorted(p for p in root.rglob("*.json") if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(p for p in root.rglob("*.json")
+                   if not any(part.startswith(".") for part in p.relative_to(root).parts))
     return [(p.relative_to(root).as_posix(), p) for p in files]
 
 
@@ -132,7 +133,8 @@ def result_rows(rel: str, file: str, result: dict) -> list[dict]:
         "fingerprint": ds.get("manifest_sha256", ""), "partial": bool(ds.get("partial")),
         "synthetic": bool(ds.get("synthetic")), "population": population_of(result),
         "protocol": result["protocol"]["name"], "protocol_version": result["protocol"]["version"],
-        "judge": judge_name_of(judge), "judge_id": judge.get("id", ""), "judge_sha256": judge.get("weights_sha256") or "",
+        "judge": judge_name_of(judge), "judge_id": judge.get("id", ""),
+        "judge_sha256": judge.get("weights_sha256") or "",
         "generator": gen["name"], "seed": result.get("seed"), "reference": gen.get("reference") or None,
         "trained_against_judge": bool(gen.get("trained_against_judge")), "trials_sha256": result["trials"]["sha256"],
         "created": result.get("created", ""),
