@@ -110,3 +110,28 @@ def test_published_rows_of_unknown_data_are_refused_with_the_fix(tmp_path):
     pub["rows"][0].update(dataset="vox1-vggface", split="test")
     path.write_text(json.dumps(pub))
     assert load_published(path)[0][0]["values"] == {"accuracy": 0.6}
+
+
+def test_hostile_strings_stay_text_in_the_summary_and_the_plot(tmp_path):
+    """Names and citations from a result are escaped in the summary's Markdown (no link, image or HTML can start)
+    and drawn literally on the plot (no mathtext: a "$" in a name does not stop the drawing)."""
+    from test_trust_security import HOSTILE
+
+    name = "=cmd|' /C calc'!A0 $\\nocommand{$ " + HOSTILE  # invalid mathtext: must be drawn as plain text
+    hostile = fake_result("a", 0.7)
+    hostile["generator"]["name"] = name
+    write(tmp_path / "results", hostile)
+    write(tmp_path / "results", fake_result("b", 0.6, reference=HOSTILE))
+    bad = fake_result("c", 0.5)
+    bad["generator"]["citation"] = HOSTILE
+    write(tmp_path / "results", bad)
+    output = leaderboard(tmp_path / "results", tmp_path / "out")
+    summary = output.summary
+    assert "<script>" not in summary and "&lt;script>" in summary
+    assert not re.search(r"(?<!\\)\]\((javascript|http)", summary)  # every "](" from a result is escaped
+    for line in summary.splitlines():
+        if line.startswith("|"):
+            assert not re.search(r"(?<!\\)\]\(", line), line
+    [mini] = output.summaries
+    png = tmp_path / "out" / "plots" / f"{mini.slug}.png"
+    assert image_digest(png) == hashlib.sha256((png.with_suffix(".json")).read_bytes()).hexdigest()

@@ -106,7 +106,7 @@ def _panel(ax, col: dict) -> None:
         value = r["value"] * scale
         ax.plot([lo, hi], [y, y], color=colour, linewidth=2, solid_capstyle="butt")
         ax.plot([value], [y], "o", color=colour, markersize=4)
-    labels = [r["generator"] + (f" ({r['reference']})" if r["reference"] else "") + (" †" if r["population"] else "")
+    labels = [_short(r["generator"]) + (f" ({_short(r['reference'], 12)})" if r["reference"] else "") + (" †" if r["population"] else "")
               + (" ⚠" if r["flag"] else "") for r in rows]
     ax.set_yticks(ys, labels)
     if col["chance"] is not None:
@@ -120,6 +120,12 @@ def _panel(ax, col: dict) -> None:
     ax.set_ylim(-0.7, len(rows) - 0.3)
     if col["chance"] is not None or col["ceiling"] is not None:
         ax.legend(loc="best", fontsize=6, frameon=False)
+
+
+def _short(text: str, n: int = 36) -> str:
+    """A label cut to ``n`` characters (with "…"), on one line: a long name must not squeeze the panels."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[:n - 1] + "…"
 
 
 def image_digest(path: Path) -> str | None:
