@@ -135,3 +135,18 @@ def test_hostile_strings_stay_text_in_the_summary_and_the_plot(tmp_path):
     [mini] = output.summaries
     png = tmp_path / "out" / "plots" / f"{mini.slug}.png"
     assert image_digest(png) == hashlib.sha256((png.with_suffix(".json")).read_bytes()).hexdigest()
+
+
+def test_judge_agreement_never_compares_judges_across_data():
+    from benchmark.reports.agreement import judge_agreement
+    from benchmark.reports.leaderboard import Row, Table
+
+    def table(judge, data, values):
+        return Table(dataset="d", protocol="stratified", version=2, judge=judge, judge_id=judge, metrics=["accuracy"],
+                     data=data, rows=[Row(generator=g, kind=MEASURED, scores={"accuracy": (v, None, None)},
+                                          judge_sha256=judge) for g, v in values.items()])
+
+    a = {"g1": 0.9, "g2": 0.7, "g3": 0.6}
+    assert judge_agreement([table("x", "registered", a), table("y", "f" * 64, a)]) == []
+    [r] = judge_agreement([table("x", "f" * 64, a), table("y", "f" * 64, a)])
+    assert r.dataset == "d-ffffffff" and r.tau == 1.0
