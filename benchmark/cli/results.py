@@ -224,11 +224,16 @@ def add_parsers(sub) -> None:
     judge_args(p)
     p.set_defaults(func=cmd_trials)
 
-    p = sub.add_parser("leaderboard", help="render Markdown and CSV leaderboards from stored results")
-    p.add_argument("--results-dir", default="leaderboards/results")
-    p.add_argument("--out-dir", default="leaderboards", help="where README.md and tables/ are written")
+    p = sub.add_parser("leaderboard", help="render the leaderboard (summary, plots, Markdown and CSV tables) from "
+                                           "stored results")
+    p.add_argument("--results-dir", default="leaderboards/results",
+                   help="folder of result JSON files, searched recursively (default leaderboards/results, relative to "
+                        "the current folder; a folder without results is refused)")
+    p.add_argument("--out-dir", default="leaderboards", help="where README.md, tables/ and plots/ are written")
     p.add_argument("--published", help="published-numbers JSON (default leaderboards/published.json)")
-    p.add_argument("--check", action="store_true", help="write nothing; fail if the files on disk are out of date")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; fail if the files on disk are out of date (tables and plot numbers exactly; "
+                        "each PNG/SVG by the sha256 of its numbers it carries)")
     p.add_argument("--quiet", action="store_true", help="do not print the summary (what was written is printed)")
     p.add_argument("--judge", default=None,
                    help="print only the tables of this judge (bench ls judges); the files of every judge are "
