@@ -517,7 +517,11 @@ def test_a_partial_copy_of_a_full_dataset_is_labelled_and_tabled_apart(newcomer)
     assert "dataset vox1-vggface (PARTIAL)" in out and "WARNING: partial copy: " in out
     assert "WARNING: dataset vox1-vggface is a partial copy" in err
     tables = build_tables([(p.name, r) for p, r in results.values()], published=[])
-    assert {t.dataset for t in tables} == {"vox1-vggface-partial"}
+    # issue 19 §4: the partial copy is its own data (its manifest fingerprint), in its own folder, its heading says so
+    fingerprint = results["unstratified"][1]["dataset"]["manifest_sha256"]
+    assert {(t.dataset, t.data, t.folder) for t in tables} == {("vox1-vggface", fingerprint,
+                                                                 f"vox1-vggface-{fingerprint[:8]}")}
+    assert all("partial copy" in t.heading for t in tables)
 
 
 def test_console_names_dataset_exclusions_caps_and_what_the_face_count_counts(newcomer):

@@ -75,7 +75,9 @@ def test_tables_rows_marks_and_files(results, tmp_path):
     assert "99.00 [97.0, 100.0]" in measured[2] and "ceiling" in measured[2] and measured[2].startswith("| —")
     assert "**yes** ⚠" in measured[0] and "1 other run(s) not shown" in measured[0]
     assert "incomplete: 3 of 54 faces" in measured[1]
-    reported = [r for r in rows if REPORTED in r]
+    # reported rows only beside the data they were measured on (issue 19 §4): VoxCeleb1 + VGGFace, not vox1-mini
+    assert not [r for r in rows if REPORTED in r]
+    reported = [r for r in table_rows((out / "tables" / "vox1-vggface" / "stratified.md").read_text()) if REPORTED in r]
     assert {r.split("|")[2].strip() for r in reported} == {"SVHF", "DIMNets-I", "DIMNets-G", "Wen et al. GAN"}
     assert any("65.20" in r and "\\[wen2019\\] Table 3, SVHF row" in r for r in reported)
     # the synthetic world gets no reported rows, and is flagged
@@ -87,7 +89,9 @@ def test_tables_rows_marks_and_files(results, tmp_path):
         rows = list(csv.DictReader(fh))
     oracle = next(r for r in rows if r["generator"] == "oracle")
     assert float(oracle["accuracy"]) == 0.99 and oracle["reference"] == "ceiling" and oracle["rank"] == ""
-    svhf = next(r for r in rows if r["generator"] == "SVHF")
+    assert "SVHF" not in {r["generator"] for r in rows}
+    with open(out / "tables" / "vox1-vggface" / "stratified.csv", newline="") as fh:
+        svhf = next(r for r in csv.DictReader(fh) if r["generator"] == "SVHF")
     assert float(svhf["accuracy"]) == pytest.approx(0.652) and svhf["kind"] == REPORTED and svhf["rank"] == ""
     assert output.readme == readme
 
@@ -137,8 +141,16 @@ def test_published_numbers_are_the_reported_ones_with_sources():
     assert {r["protocol"] for r in rows} <= set(PROTOCOLS)
 
 
-def test_empty_results_folder_still_shows_the_reported_numbers(tmp_path):
-    output = leaderboard(tmp_path / "none", tmp_path / "boards")
+def test_empty_results_folder_is_refused_unless_asked_then_shows_the_reported_numbers(tmp_path, capsys):
+    from benchmark.errors import BenchError
+
+    with pytest.raises(BenchError, match=f"no result files under {tmp_path / 'none'} .no such folder"):
+        leaderboard(tmp_path / "none", tmp_path / "boards")
+    assert not (tmp_path / "boards").exists()
+    assert main(["leaderboard", "--results-dir", str(tmp_path), "--out-dir", str(tmp_path / "boards")]) != 0
+    assert f"no result files under {tmp_path} (empty" in capsys.readouterr().err
+    assert not (tmp_path / "boards").exists()
+    output = leaderboard(tmp_path / "none", tmp_path / "boards", allow_empty=True)
     assert "## vox1-vggface" in output.readme and "No measured result on this dataset yet" in output.readme
     rows = list(csv.DictReader(io.StringIO(output.files["tables/vox1-vggface/stratified.csv"])))
     assert {r["kind"] for r in rows} == {REPORTED} and len(rows) == 4

@@ -57,10 +57,31 @@ def score_command(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(w) if w != "DIR" else w for w in words)
 
 
+def default_out(args: argparse.Namespace, kind: str, stem: str, suffix: str) -> str:
+    """The default ``--out`` of ``bench trials`` / ``bench sheet`` (issue 23 §5: never the current folder, which in a
+    clone is the repository root): ``<results dir>/<dataset>/<kind>/<stem>-seed<seed><suffix>``, the results folder
+    being ``--results-dir``, else ``$VOICE2FACE_RESULTS_DIR`` or ``./results`` (``benchmark.settings.results_dir``).
+
+    Raises:
+        BenchError: the dataset or ``stem`` is not safe as a file name (``benchmark.safety.path_component``).
+    """
+    from pathlib import Path
+
+    from benchmark.data.identity import dataset_folder_hint
+    from benchmark.safety import path_component
+    from benchmark.settings import results_dir
+
+    root = Path(args.results_dir) if args.results_dir else results_dir()
+    folder = root / path_component(dataset_folder_hint(args.dataset), "dataset name") / kind
+    return str(folder / f"{path_component(stem, kind[:-1] + ' name')}-seed{args.seed}{suffix}")
+
+
 def cmd_trials(args: argparse.Namespace) -> int:
     from benchmark.engine.submission import export_trials
 
     protocols = comma_list(args.protocol)
+    if not args.out:
+        args.out = default_out(args, "trials", "_".join(protocols), ".csv")
     info = export_trials(protocols, args.dataset, args.out, seed=args.seed, data_root=args.data_root,
                          data_dir=args.data_dir, trials_dir=args.trials_dir, split=args.split,
                          use_cache=not args.no_cache, judge=args.judge, judge_device=args.judge_device,
@@ -88,7 +109,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if output.stale:
             print("leaderboards out of date (run `bench leaderboard`): " + ", ".join(output.stale), file=sys.stderr)
             return 1
-        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)")
+        plots = sum(1 for f in output.files if f.startswith("plots/") and f.endswith(".json"))
+        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files, and {2 * plots} plot "
+              "images checked by the numbers they carry)")
         return 0
     if args.judge and not args.quiet:
         from benchmark.reports.leaderboard import section_markdown
@@ -96,9 +119,25 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         shown = [t for t in output.tables if t.judge == args.judge]
         print("\n".join(section_markdown(t) for t in shown) if shown else f"no table of judge {args.judge!r}")
     elif not args.quiet:
-        print(output.readme)
-    print(f"wrote {len(output.files)} files under {args.out_dir} (README.md, tables/<dataset>/<protocol>.md|.csv)")
+        print(output.summary)
+    print(written_lines(output, args.out_dir))
     return 0
+
+
+def written_lines(output, out_dir: str) -> str:
+    """What ``bench leaderboard`` wrote, in a few lines (not the README itself: issue 23 §5)."""
+    from pathlib import Path
+
+    files = output.files
+    tables = [f for f in files if f.startswith("tables/") and f.endswith(".md")]
+    plots = sorted(f for f in files if f.startswith("plots/") and not f.endswith(".json"))
+    root = Path(out_dir)
+    lines = [f"wrote {len(files)} files under {root}:",
+             f"  {root / 'README.md'} ({output.readme.count(chr(10))} lines: the summary first, then every table)",
+             f"  {len(tables)} detail tables under {root / 'tables'} (<data>/<protocol>.md, and .csv beside each)"]
+    if plots:
+        lines.append(f"  {len(plots)} plots under {root / 'plots'}: " + ", ".join(Path(p).name for p in plots))
+    return "\n".join(lines)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -130,6 +169,10 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from benchmark.engine.preflight import check_out_file
     from benchmark.reports.sheet import contact_sheet
 
+    if not args.out:
+        from pathlib import Path
+
+        args.out = default_out(args, "sheets", f"{Path(args.model.split(':')[0]).stem}-{args.protocol}", ".png")
     check_out_file(args.out, "--out", "Name a PNG file.")
 
     info = contact_sheet(args.model, args.dataset, args.out, protocol=args.protocol, k=args.k, voices=args.voices,
@@ -173,17 +216,25 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("trials", help="export the utterances (and frozen trials) a submission must make faces for")
     p.add_argument("--protocol", required=True, help="protocol name, a comma-separated list, or 'all'")
     data_args(p)
-    p.add_argument("--out", required=True, help="CSV of utterances: utterance,identity,gender,audio,image,protocols")
+    p.add_argument("--out", help="CSV of utterances: utterance,identity,gender,audio,image,protocols (default: "
+                   "<results dir>/<dataset>/trials/<protocol>[_<protocol>…]-seed<seed>.csv)")
+    p.add_argument("--results-dir", default=None, help="results folder the default --out is under (default "
+                   "$VOICE2FACE_RESULTS_DIR or ./results)")
     p.add_argument("--trials-dir", help="also copy each protocol's frozen trial file here")
     judge_args(p)
     p.set_defaults(func=cmd_trials)
 
-    p = sub.add_parser("leaderboard", help="render Markdown and CSV leaderboards from stored results")
-    p.add_argument("--results-dir", default="leaderboards/results")
-    p.add_argument("--out-dir", default="leaderboards", help="where README.md and tables/ are written")
+    p = sub.add_parser("leaderboard", help="render the leaderboard (summary, plots, Markdown and CSV tables) from "
+                                           "stored results")
+    p.add_argument("--results-dir", default="leaderboards/results",
+                   help="folder of result JSON files, searched recursively (default leaderboards/results, relative to "
+                        "the current folder; a folder without results is refused)")
+    p.add_argument("--out-dir", default="leaderboards", help="where README.md, tables/ and plots/ are written")
     p.add_argument("--published", help="published-numbers JSON (default leaderboards/published.json)")
-    p.add_argument("--check", action="store_true", help="write nothing; fail if the files on disk are out of date")
-    p.add_argument("--quiet", action="store_true", help="do not print the tables")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; fail if the files on disk are out of date (tables and plot numbers exactly; "
+                        "each PNG/SVG by the sha256 of its numbers it carries)")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary (what was written is printed)")
     p.add_argument("--judge", default=None,
                    help="print only the tables of this judge (bench ls judges); the files of every judge are "
                         "always written, one table per judge")
@@ -220,7 +271,9 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("sheet", help="contact sheet: generated faces next to real faces of K speakers")
     p.add_argument("--model", required=True, help="registered name, file.py:Factory or module:Factory")
-    p.add_argument("--out", required=True, help="PNG path")
+    p.add_argument("--out", help="PNG path (default: <results dir>/<dataset>/sheets/<model>-<protocol>-seed<seed>.png)")
+    p.add_argument("--results-dir", default=None, help="results folder the default --out is under (default "
+                   "$VOICE2FACE_RESULTS_DIR or ./results)")
     p.add_argument("--protocol", default="stratified", help="protocol for probes and per-speaker scores")
     data_args(p)
     p.add_argument("--k", type=int, default=5, help="speakers (rows)")

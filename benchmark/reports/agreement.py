@@ -29,6 +29,8 @@ class Agreement:
     protocol."""
 
     dataset: str
+    """The data: the dataset name, or ``<dataset>-<fingerprint[:8]>`` for a partial copy or a manifest
+    (``benchmark.reports.rows.Table.folder``)."""
     protocol: str
     split: str
     metric: str
@@ -103,7 +105,8 @@ def judge_agreement(tables: list[Table]) -> list[Agreement]:
     groups: dict[tuple, list[Table]] = {}
     for t in tables:
         if t.judge and any(r.kind == MEASURED for r in t.rows):
-            groups.setdefault((t.dataset, t.protocol, t.version, t.split, t.population), []).append(t)
+            # one data (issue 19 §4: ``Table.folder`` is the dataset, or ``<dataset>-<fingerprint>`` for other data)
+            groups.setdefault((t.folder, t.protocol, t.version, t.split, t.population), []).append(t)
     out: list[Agreement] = []
     for (dataset, protocol, _version, split, _pop), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
         for a, b in combinations(sorted(group, key=lambda t: t.judge), 2):

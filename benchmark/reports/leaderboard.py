@@ -17,14 +17,21 @@ a table of a judge other than the default (``benchmark.judges.DEFAULT_JUDGE``) i
   ``info.lower_is_better`` or in ``LOWER_IS_BETTER``); the ranked column's header says "(ranked)". A submission scored with missing faces is
   marked "incomplete".
 * reported rows come from ``leaderboards/published.json``: numbers from papers, each with its exact source,
-  marked "reported, different scorer" and never ranked — they were measured with another scorer, and often on
-  other data. They appear in the ``vox1-vggface`` tables (the data the papers used, or the closest) and in the
-  tables of any other real (non-synthetic) dataset that has measured rows for that protocol.
+  marked "reported, different scorer" and never ranked — they were measured with another scorer. They appear only
+  in the tables of the data they were measured on (``benchmark.data.identity.published_key``: VoxCeleb1 + VGGFace
+  rows in the ``vox1-vggface`` tables, AVSpeech rows in tables of their own), never beside other data.
 
 Proportions (accuracy, top-k, R@K, consistency, detection rates: ``is_percent``) are shown in %, other metrics
 in their own units (degrees, distances, years). Outputs, all deterministic (no timestamps, so ``--check`` can
-tell whether the committed files are current): ``<out>/README.md`` (every table), and
-``<out>/tables/<dataset>/<protocol>.md`` and ``.csv`` (wide CSV: raw values, proportions as fractions).
+tell whether the committed files are current): ``<out>/README.md`` (first the summary — one table per data under the
+default judge, ``benchmark.reports.summary`` / ``summary_md``, built from the results frame
+``benchmark.results.frame`` — then every table, each with an ``<a id>`` anchor the summary links to),
+``<out>/tables/<data>/<protocol>.md`` and ``.csv`` (wide CSV: raw values, proportions as fractions; ``<data>`` is the
+dataset, or ``<dataset>-<fingerprint[:8]>`` for a partial copy or a manifest), and ``<out>/plots/<data>--<split>``
+``.png``, ``.svg`` and ``.json`` (``benchmark.reports.plots``; the images are checked by the numbers in the JSON).
+
+Tables are keyed by the data's identity (``benchmark.data.identity.data_key``: dataset, "registered" or the manifest
+fingerprint, split — issue 19 §4), so other data never shares a table or a rank; each heading says which data it is.
 """
 
 from __future__ import annotations
@@ -155,9 +162,11 @@ def section_markdown(table: Table) -> str:
     """One table's README section: heading (protocol, version, split, judge, description), provenance lines, table."""
     from benchmark.escape import md_text
 
-    split = table.split if table.split == table.own_split else f"{table.split}, not the protocol's own {table.own_split}"
-    lines = [f"### {table.protocol}" + (f" (v{table.version})" if table.version is not None else "")
-             + f" — split: {md_text(split)} — judge: {md_text(_judge_label(table))}"
+    data = table.heading or f"{table.dataset} · split {table.split}"
+    if table.split != table.own_split:
+        data += f" (not the protocol's own split, {table.own_split})"
+    lines = [f'### <a id="{table.anchor}"></a>{table.protocol}' + (f" (v{table.version})" if table.version is not None else "")
+             + f" — data: {md_text(data)} — judge: {md_text(_judge_label(table))}"
              + (f" — {md_text(table.description)}" if table.description else ""), ""]
     if table.population:
         lines.append(f"Population: {md_text(table.population)} only — the rows of a generator that shows the probe "
@@ -194,8 +203,9 @@ def _judge_label(table: Table) -> str:
     return table.judge if table.judge == table.judge_id else f"{table.judge} ({table.judge_id})"
 
 
-def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -> dict[str, str]:
-    """All output files, relative path -> content: ``README.md`` and ``tables/<dataset>/<slug>.md|.csv``."""
+def render(tables: list[Table], sources: dict, results_dir: str, n_files: int, summary_md: str = "") -> dict[str, str]:
+    """All text files, relative path -> content: ``README.md`` (``summary_md`` first: ``benchmark.reports.summary_md``,
+    then every table) and ``tables/<data folder>/<slug>.md|.csv``."""
     from benchmark.escape import md_text
 
     files: dict[str, str] = {}
@@ -209,21 +219,25 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
         "How to read the tables: **measured** rows were scored by this suite (each table by one judge, named in its "
         "heading — rows of different judges are never ranked together — on the same seeded trials, "
         "95 % CI from a bootstrap over identities); **reported, different scorer** rows are numbers from papers, "
-        "with their exact source — measured with another scorer and often on other data, so they show where the "
-        "field stands but do not compare with the measured rows. *trained vs judge* **yes** ⚠: the generator was "
-        "trained against the judge's embedding space and may overfit the scorer. *reference*: `ceiling` (a real "
-        "face of the speaker) and `chance` rows bound what the protocol allows: they are shown, not ranked, as are "
+        "with their exact source — measured with another scorer, so they show where the field stands on that data "
+        "but do not compare with the measured rows; they appear only beside the data they were measured on. "
+        "*trained vs judge* **yes** ⚠: the generator was trained against the judge's embedding space and may "
+        "overfit the scorer. *reference*: `ceiling` (a real face of the speaker) and `chance` rows bound what the protocol allows: they are shown, not ranked, as are "
         "rows whose ranked metric is flagged or not applicable. *#* is \"rank (band b)\": equal values share a rank, "
         "and rows whose paired difference to their neighbour (same trials, same identity resamples; Holm-adjusted) "
         "is not significant share a band (`benchmark.reports.bands`). Rows scored on another population (e.g. "
         "the oracle's speakers with two or more faces) are in their own table. Proportions are in %.",
         "",
     ]
+    readme.append(summary_md)
+    readme += ["## Detail tables", "", "Every protocol's full table, one per data, protocol, judge and population "
+               "(the summary's column headers link here).", ""]
     current = None
     for table in tables:
-        if table.dataset != current:
-            current = table.dataset
-            readme.append(f"## {current}")
+        if (table.dataset, table.data) != current:
+            current = (table.dataset, table.data)
+            readme.append(f"## {md_text(table.dataset)}" + ("" if table.data == "registered" else
+                                                           f" — data {md_text(table.data[:12])}"))
             readme.append("")
             if current == "vox1-s2f":  # issue 20 §5: what the dataset is
                 from benchmark.data.datasets import DATASETS
@@ -233,9 +247,9 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
                 readme += ["Synthetic known-answer world: these numbers test the pipeline and say nothing about "
                            "real voices.", ""]
         section = section_markdown(table)
-        base = f"tables/{table.dataset}/{table.slug}"
+        base = f"tables/{table.folder}/{table.slug}"
         judged = f"judge {md_text(table.judge)}" if table.judge else "reported rows only"
-        files[f"{base}.md"] = (f"# {table.dataset} · {table.protocol} · {judged}\n\n"
+        files[f"{base}.md"] = (f"# {md_text(table.heading or table.dataset)} · {table.protocol} · {judged}\n\n"
                                f"{README_MARK}\n\n{section}")
         files[f"{base}.csv"] = csv_table(table)
         readme += [section, f"Files: [`{base}.md`]({base}.md), [`{base}.csv`]({base}.csv)", ""]
@@ -263,11 +277,14 @@ def render(tables: list[Table], sources: dict, results_dir: str, n_files: int) -
 
 @dataclass
 class LeaderboardOutput:
-    """What ``leaderboard`` produced: the files (relative path -> content), the tables, and (``check``) the files
-    that differ from those on disk."""
+    """What ``leaderboard`` produced: the files (relative path -> text, or bytes for an image), the tables, the
+    summaries (``benchmark.reports.summary``), the summary's Markdown, and (``check``) the files that differ from
+    those on disk."""
 
-    files: dict[str, str]
+    files: dict[str, str | bytes]
     tables: list[Table]
+    summaries: list = field(default_factory=list)
+    summary: str = ""
     stale: list[str] = field(default_factory=list)
 
     @property
@@ -278,35 +295,54 @@ class LeaderboardOutput:
 def leaderboard(results_dir: str | os.PathLike[str] = "leaderboards/results",
                 out_dir: str | os.PathLike[str] = "leaderboards", *,
                 published: str | os.PathLike[str] | None = None, write: bool = True,
-                check: bool = False) -> LeaderboardOutput:
-    """Render the leaderboards (module docstring).
+                check: bool = False, allow_empty: bool = False) -> LeaderboardOutput:
+    """Render the leaderboards (module docstring): the summary first (``benchmark.reports.summary_md``, from the
+    results frame ``benchmark.results.frame``, under ``benchmark.judges.DEFAULT_JUDGE``), its plots
+    (``benchmark.reports.plots``), then every table.
 
     Args:
         results_dir: folder searched recursively for result JSON files.
-        out_dir: where ``README.md`` and ``tables/`` are written.
+        out_dir: where ``README.md``, ``tables/`` and ``plots/`` are written.
         published: the published-numbers JSON (default ``leaderboards/published.json`` of the checkout).
-        write: write the files (tables under ``tables/`` that no longer have results are removed).
-        check: write nothing; list in ``stale`` every file whose content on disk differs (or is missing).
+        write: write the files (tables and plots under ``tables/`` and ``plots/`` that no longer have results are
+            removed).
+        check: write nothing, draw nothing; list in ``stale`` every file whose content on disk differs (or is
+            missing or left over). Images are checked by the sha256 of their plotted numbers they carry
+            (``benchmark.reports.plots.image_digest``), not byte for byte.
+        allow_empty: render the reported rows alone when ``results_dir`` holds no result (else refuse).
 
     Returns:
         ``LeaderboardOutput``.
 
     Raises:
-        BenchError: a result or the published file cannot be read.
+        BenchError: ``results_dir`` holds no result file (the message names where it looked), a result or the
+            published file cannot be read.
     """
+    from benchmark.errors import BenchError
+    from benchmark.judges import DEFAULT_JUDGE
+    from benchmark.reports.plots import plot_files
+    from benchmark.reports.summary import summary_tables
+    from benchmark.reports.summary_md import summary_markdown
+    from benchmark.results.frame import frame_of
+
     results = collect(results_dir)
+    if not results and not allow_empty:
+        where = Path(results_dir).resolve()
+        raise BenchError(f"no result files under {where} ({'empty' if where.is_dir() else 'no such folder'}; "
+                         "looked for **/*.json): nothing to tabulate, nothing written. Run from the repository root "
+                         "(the default --results-dir is leaderboards/results), or pass --results-dir DIR.")
     pub_rows, sources = load_published(published)
     tables = build_tables(results, pub_rows)
-    shown = Path(results_dir).as_posix()
-    files = render(tables, sources, shown, len(results))
+    summaries = summary_tables(frame_of(results, results_dir), DEFAULT_JUDGE)
+    summary = summary_markdown(summaries, DEFAULT_JUDGE)
+    files: dict[str, str | bytes] = dict(render(tables, sources, Path(results_dir).as_posix(), len(results), summary))
+    files.update(plot_files(summaries, draw=not check))
     out = Path(out_dir)
-    output = LeaderboardOutput(files=files, tables=tables)
-    on_disk = sorted(p.relative_to(out).as_posix() for p in (out / "tables").rglob("*")
-                     if p.is_file()) if (out / "tables").is_dir() else []
+    output = LeaderboardOutput(files=files, tables=tables, summaries=summaries, summary=summary)
+    on_disk = sorted(p.relative_to(out).as_posix() for sub in ("tables", "plots") if (out / sub).is_dir()
+                     for p in (out / sub).rglob("*") if p.is_file())
     if check:
-        output.stale = sorted({rel for rel, text in files.items()
-                               if not (out / rel).is_file() or (out / rel).read_text(encoding="utf-8") != text}
-                              | {rel for rel in on_disk if rel not in files})
+        output.stale = _stale(out, files, on_disk)
         return output
     if write:
         from benchmark.results.io import write_atomic
@@ -317,6 +353,24 @@ def leaderboard(results_dir: str | os.PathLike[str] = "leaderboards/results",
         for rel in on_disk:
             if rel not in files:
                 (out / rel).unlink()
-        for rel, text in files.items():
-            write_atomic(out / rel, text.encode("utf-8"))
+        for rel, content in files.items():
+            write_atomic(out / rel, content if isinstance(content, bytes) else content.encode("utf-8"))
     return output
+
+
+def _stale(out: Path, files: dict, on_disk: list[str]) -> list[str]:
+    """Files on disk that differ from ``files`` (text exactly; each plot's PNG and SVG by the digest they carry),
+    are missing, or are left over."""
+    from benchmark.reports.plots import digest, image_digest
+
+    stale, expected = set(), set(files)
+    for rel, text in files.items():
+        if not (out / rel).is_file() or (out / rel).read_text(encoding="utf-8") != text:
+            stale.add(rel)
+        if rel.startswith("plots/") and rel.endswith(".json"):
+            for ext in (".png", ".svg"):
+                image = rel[:-5] + ext
+                expected.add(image)
+                if image_digest(out / image) != digest(text):
+                    stale.add(image)
+    return sorted(stale | {rel for rel in on_disk if rel not in expected})

@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 from benchmark.errors import BenchError
 from benchmark.reports.bands import rank_in_bands
 from benchmark.reports.rows import (HOME_DATASET, LOWER_IS_BETTER, MEASURED, PERCENT_METRICS,  # noqa: F401 (re-exported)
                                     PERCENT_PREFIXES, POPULATION_SLUGS, PUBLISHED_FILE, README_MARK, REPORTED, TWO_FACE,
-                                    Row, Table, _registered_version, _safe, is_percent)
+                                    Row, Table, _registered_version, _safe, data_folder, is_percent)
+from benchmark.results.frame import population_of, source_label  # noqa: F401 (re-exported)
 from benchmark.results.io import read_result
-
-
-def population_of(result: dict) -> str:
-    """The population a result was scored on: "" for the split's identities; ``TWO_FACE`` when single-face speakers
-    were left out (``benchmark.trials.builders.drop_single_face_identities``, named in ``dataset.excluded_identities``:
-    the oracle on a VoxCeleb1-crop gallery, or ``bench run --two-face-speakers``): such rows are tabled apart, never
-    ranked beside the whole split."""
-    reasons = [e.get("reason", "") for e in result.get("dataset", {}).get("excluded_identities", []) or []]
-    return TWO_FACE if any("drop_single_face_identities" in r for r in reasons) else ""
 
 
 def load_published(path: str | os.PathLike[str] | None = None) -> tuple[list[dict], dict]:
@@ -31,6 +22,8 @@ def load_published(path: str | os.PathLike[str] | None = None) -> tuple[list[dic
     Raises:
         BenchError: the file cannot be read or a row lacks a field or names an unknown source.
     """
+    from benchmark.data.identity import published_key
+
     path = Path(path) if path else PUBLISHED_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -42,6 +35,10 @@ def load_published(path: str | os.PathLike[str] | None = None) -> tuple[list[dic
         missing = {"generator", "protocol", "metrics", "unit", "source", "where", "data"} - set(row)
         if missing or row["source"] not in sources:
             raise BenchError(f"{path}: row {i} lacks {sorted(missing)} or names an unknown source {row.get('source')!r}.")
+        if published_key(row) is None:
+            raise BenchError(f"{path}: row {i} ({row['generator']}) was measured on data this suite does not know "
+                             f"({row['data']!r}): give the row \"dataset\" and \"split\" fields, or add its data text "
+                             "to benchmark.data.identity.PUBLISHED_DATA, so that it is shown only beside that data.")
         scale = 0.01 if row["unit"] == "%" else 1.0
         rows.append({**row, "values": {m: v * scale for m, v in row["metrics"].items()}})
     return rows, sources
@@ -58,21 +55,6 @@ def collect(results_dir: str | os.PathLike[str]) -> list[tuple[str, dict]]:
         return []
     files = sorted(p for p in root.rglob("*.json") if not any(part.startswith(".") for part in p.parts))
     return [(p.relative_to(root).as_posix(), read_result(p)) for p in files]
-
-
-_TRAINED = re.compile(r"trained (\d+)/\d+ steps, batch (\d+).*? on (\d+) training identities of ([\w.+-]+)")
-
-
-def source_label(gen: dict) -> str:
-    """A row's source: for a generator trained by this suite (``bench train``: its notes say "trained S/S steps,
-    batch B, …, on N training identities of D"), "re-implementation, trained here on N identities of D at S steps
-    (batch B); after <citation>" — not the paper's name alone (issue 20 §5); else the citation."""
-    match = _TRAINED.search(gen.get("notes") or "")
-    if not match:
-        return gen.get("citation", "")
-    steps, batch, n, data = match.groups()
-    return (f"re-implementation, trained here on {n} identities of {data} at {steps} steps (batch {batch}); after "
-            f"{gen.get('citation', '')}")
 
 
 def _measured_row(rel: str, result: dict) -> Row:
@@ -102,19 +84,29 @@ def _measured_row(rel: str, result: dict) -> Row:
 
 
 def dataset_label(result: dict) -> str:
-    """The dataset a result's row is tabled under: its id, or ``<id>-partial`` for a partial copy of a registered
-    full dataset (``benchmark.data.datasets.completeness``: e.g. 5 of vox1-vggface's 189 test identities), so that a
-    partial run gets its own table and is never ranked beside full runs or in the papers' table."""
-    dataset = result["dataset"]
-    return f"{dataset['id']}-partial" if dataset.get("partial") else dataset["id"]
+    """The folder a result's tables are under: the dataset for a full registered one, ``<dataset>-<fingerprint[:8]>``
+    for a partial copy or a manifest (``benchmark.reports.rows.data_folder`` of ``benchmark.data.identity.data_key``),
+    so that other data gets its own tables and is never ranked beside the full runs or in the papers' table."""
+    from benchmark.data.identity import data_key
+
+    name, data, _ = data_key(result)
+    return data_folder(name, data)
 
 
 def build_tables(results: list[tuple[str, dict]], published: list[dict] | None = None) -> list[Table]:
     """Group results into tables (module docstring), add reported rows, rank, order tables.
 
-    Tables are ordered: ``vox1-vggface``, other real datasets (by name), synthetic ones last; within a dataset,
-    protocols in registry order (``protocols.PROTOCOLS``), then others by name.
+    A table holds the results of one data (``benchmark.data.identity.data_key``: dataset, "registered" or the
+    manifest fingerprint of a partial copy or manifest, evaluated split), protocol and version, judge and population
+    (issue 19 §4: rows of other data never share a table or a rank); ``Table.heading`` says which data it is. A
+    reported row (``leaderboards/published.json``) is added only to the tables of the data it was measured on
+    (``benchmark.data.identity.published_key``), in a table of reported rows only where that data has no measured
+    result.
+
+    Tables are ordered: ``vox1-vggface``, other real datasets (by name), synthetic ones last; within a dataset, by
+    data, then protocols in registry order (``protocols.PROTOCOLS``), then others by name.
     """
+    from benchmark.data.identity import data_heading, data_key, published_key
     from benchmark.judges import DEFAULT_JUDGE, judge_name_of
     from protocols import PROTOCOLS, get_protocol
 
@@ -124,9 +116,9 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
     for rel, result in results:
         spec = result["protocol"].get("spec", {})
         judge = result.get("judge", {})
-        key = (dataset_label(result), result["protocol"]["name"], result["protocol"]["version"],
-               result.get("evaluated_split", spec.get("probe_split", "test")), judge_name_of(judge),
-               judge.get("id", ""), population_of(result))
+        name, data, split = data_key(result)
+        key = (name, result["protocol"]["name"], result["protocol"]["version"], split, judge_name_of(judge),
+               judge.get("id", ""), population_of(result), data)
         gkey = key + (result["generator"]["name"],)
         if gkey in chosen:
             extra_runs[gkey] = extra_runs.get(gkey, 0) + 1
@@ -135,7 +127,7 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
                 continue
         chosen[gkey] = (rel, result)
     for gkey, (rel, result) in sorted(chosen.items(), key=lambda kv: kv[1][0]):
-        key = gkey[:7]
+        key = gkey[:8]
         table = tables.get(key)
         if table is None:
             spec = result["protocol"].get("spec", {})
@@ -145,7 +137,8 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
                                         judge=key[4], judge_id=key[5], population=key[6],
                                         rank_by=spec.get("rank_by", ""),
                                         synthetic=bool(result["dataset"].get("synthetic")),
-                                        description=spec.get("description", ""), protocol_source=spec.get("source", ""))
+                                        description=spec.get("description", ""), protocol_source=spec.get("source", ""),
+                                        data=key[7], heading=data_heading(result))
         row = _measured_row(rel, result)
         if extra_runs.get(gkey):
             row.notes = "; ".join(filter(None, [row.notes, f"{extra_runs[gkey]} other run(s) not shown"]))
@@ -156,19 +149,21 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
                 table.metrics.append(metric)
 
     for pub in published or []:
-        targets = [t for t in tables.values() if t.protocol == pub["protocol"] and not t.synthetic
-                   and not t.population]
-        if not any(t.dataset == HOME_DATASET for t in targets):
+        where = published_key(pub)  # load_published refuses a row whose data is unknown
+        targets = [t for t in tables.values() if t.protocol == pub["protocol"] and not t.population
+                   and (t.dataset, t.data, t.split) == where]
+        if not targets:
             version = _registered_version(pub["protocol"])
             spec = get_protocol(pub["protocol"]) if pub["protocol"] in PROTOCOLS else None
-            split = spec.probe_split if spec else "test"
-            key = (HOME_DATASET, pub["protocol"], version, split, "", "", "")
+            key = (where[0], pub["protocol"], version, where[2], "", "", "", where[1])
             home = tables.get(key)
             if home is None:
-                home = tables[key] = Table(dataset=HOME_DATASET, protocol=pub["protocol"], version=version,
-                                           split=split, own_split=split, rank_by=spec.rank_by if spec else "",
+                home = tables[key] = Table(dataset=where[0], protocol=pub["protocol"], version=version,
+                                           split=where[2], own_split=spec.probe_split if spec else where[2],
+                                           rank_by=spec.rank_by if spec else "",
                                            description=spec.description if spec else "",
-                                           protocol_source=spec.source if spec else "")
+                                           protocol_source=spec.source if spec else "", data=where[1],
+                                           heading=f"{where[0]} · split {where[2]}")
             targets.append(home)
         for table in targets:
             table.rows.append(Row(generator=pub["generator"], kind=REPORTED,
@@ -185,7 +180,8 @@ def build_tables(results: list[tuple[str, dict]], published: list[dict] | None =
 
     def table_key(t: Table):
         group = 0 if t.dataset == HOME_DATASET else 2 if t.synthetic else 1
-        return (group, t.dataset, order.get(t.protocol, len(order)), t.protocol, t.version or 0, t.split,
+        return (group, t.dataset, t.data != "registered", t.data, order.get(t.protocol, len(order)), t.protocol,
+                t.version or 0, t.split,
                 t.judge not in ("", DEFAULT_JUDGE), t.judge, t.judge_id, t.population)
 
     return sorted(tables.values(), key=table_key)
