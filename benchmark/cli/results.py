@@ -83,12 +83,20 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         from benchmark.registry import lookup
 
         lookup(args.judge, dict.fromkeys(judge_names()), "judge")  # "did you mean" for a misspelt name
+    if args.sheets and (args.check or not args.html):
+        raise BenchError("--sheets draws the web page's contact sheets: give it with --html DIR, without --check.")
     output = leaderboard(args.results_dir, args.out_dir, published=args.published, check=args.check)
+    page = _page(args) if args.html else None
     if args.check:
-        if output.stale:
-            print("leaderboards out of date (run `bench leaderboard`): " + ", ".join(output.stale), file=sys.stderr)
+        from benchmark.reports.page import stale_page
+
+        stale = output.stale + [f"{args.html}/{rel}" for rel in (stale_page(args.html, page) if page else [])]
+        if stale:
+            print("leaderboards out of date (run `bench leaderboard`"
+                  + (f" --html {args.html}" if page else "") + "): " + ", ".join(stale), file=sys.stderr)
             return 1
-        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)")
+        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)"
+              + (f"; web page in {args.html} too ({len(page)} files)" if page else ""))
         return 0
     if args.judge and not args.quiet:
         from benchmark.reports.leaderboard import section_markdown
@@ -98,7 +106,23 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(output.readme)
     print(f"wrote {len(output.files)} files under {args.out_dir} (README.md, tables/<dataset>/<protocol>.md|.csv)")
+    if page:
+        from benchmark.reports.page import write_page
+
+        print(f"wrote the web page {write_page(args.html, page)} ({len(page)} files; open it in a browser)")
     return 0
+
+
+def _page(args: argparse.Namespace) -> dict:
+    """The web page's files for ``bench leaderboard --html`` (``benchmark.reports.page.page_files``)."""
+    from pathlib import Path
+
+    from benchmark.reports.page import page_files
+
+    options = dict(data_root=args.data_root, data_dir=args.data_dir, device=args.device, progress=not args.quiet,
+                   allow_spec=args.allow_spec)
+    return page_files(args.results_dir, args.html, plots_dir=Path(args.out_dir) / "plots", make_sheets=args.sheets,
+                      sheet_options=options if args.sheets else None)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -187,6 +211,17 @@ def add_parsers(sub) -> None:
     p.add_argument("--judge", default=None,
                    help="print only the tables of this judge (bench ls judges); the files of every judge are "
                         "always written, one table per judge")
+    p.add_argument("--html", metavar="DIR", default=None,
+                   help="also write the web page (DIR/index.html: summaries with sortable columns, filters, plots, "
+                        "contact sheets; opens from disk); with --check, fail if DIR's page is out of date")
+    p.add_argument("--sheets", action="store_true",
+                   help="with --html: draw a contact sheet per generator and data by re-running each generator as "
+                        "its result records (needs the data; slow); without it the page reuses DIR/sheets/")
+    p.add_argument("--data-root", help="with --sheets: the dataset's own directory")
+    p.add_argument("--data-dir", help="with --sheets: folder holding <dataset>/ directories")
+    p.add_argument("--device", default="cpu", help="with --sheets: torch device for the generators (default cpu)")
+    p.add_argument("--allow-spec", action="append", default=[], metavar="SPEC",
+                   help="with --sheets: a model spec named by a result file that you trust to be imported")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("check", help="re-run stored results and fail where a score moved beyond tolerance")
