@@ -86,6 +86,11 @@ def test_sheets_are_reused_from_the_page_folder_and_named_when_missing(tmp_path)
     assert files[rel] == b"\x89PNG made earlier"
     assert f'<img src="{rel}" alt="contact sheet of oracle"' in files["index.html"]
     assert "No contact sheet for: mean-face" in files["index.html"]
+    (results / "toy" / "sheets").mkdir()  # where `bench sheet --results-dir` writes by default
+    (results / "toy" / "sheets" / "mean-face-stratified-seed0.png").write_bytes(b"\x89PNG by bench sheet")
+    files = page_files(results, site)
+    assert files[f"sheets/toy--test/{sheet_name('mean-face')}"] == b"\x89PNG by bench sheet"
+    assert "No contact sheet for" not in files["index.html"]
 
 
 def test_make_sheets_never_imports_a_spec_named_by_a_result_file(tmp_path):

@@ -184,24 +184,28 @@ def test_every_number_on_the_page_is_the_result_files(browser, site):
 
     for key in ("dataset", "split", "judge"):
         _select(browser, key, "")
-    cells = browser.find_elements(By.CSS_SELECTOR, "td[data-value]")
+    cells = browser.execute_script("""
+        return Array.from(document.querySelectorAll("td[data-value]")).map(function (td) {
+          var sec = td.closest("section"), num = td.querySelector("span.num");
+          return {file: td.dataset.file, metric: td.dataset.metric, value: td.dataset.value, lo: td.dataset.ciLow,
+                  hi: td.dataset.ciHigh, text: num.innerText, shown: num.offsetParent !== null,
+                  generator: td.closest("tr").dataset.generator, judge: sec.dataset.judge,
+                  dataset: sec.dataset.dataset};
+        });""")
+    assert len(cells) == len(browser.find_elements(By.CSS_SELECTOR, "td[data-value]")) > 0
     seen = set()
     for cell in cells:
-        path = site[0] / cell.get_attribute("data-file")
+        path = site[0] / cell["file"]
         stored = json.loads(path.read_text(encoding="utf-8"))
-        metric = cell.get_attribute("data-metric")
-        score = stored["scores"][metric]
-        assert float(cell.get_attribute("data-value")) == score["value"], (path, metric)
-        assert [float(cell.get_attribute("data-ci-low")), float(cell.get_attribute("data-ci-high"))] == score["ci95"]
+        score = stored["scores"][cell["metric"]]
+        assert float(cell["value"]) == score["value"], (path, cell)
+        assert [float(cell["lo"]), float(cell["hi"])] == score["ci95"], (path, cell)
         v, (lo, hi) = score["value"], score["ci95"]
-        scale, fmt = (100, ".1f") if is_percent(metric) else (1, ".4g")
-        text = f"{v * scale:{fmt}} [{lo * scale:{fmt}}, {hi * scale:{fmt}}]"
-        assert cell.find_element(By.CSS_SELECTOR, "span.num").text == text
-        section = cell.find_element(By.XPATH, "ancestor::section")
-        assert section.get_attribute("data-judge") == judge_name_of(stored["judge"])
-        assert section.get_attribute("data-dataset") == stored["dataset"]["id"]
-        assert cell.find_element(By.XPATH, "ancestor::tr").get_attribute("data-generator") == stored["generator"]["name"]
-        seen.add((stored["dataset"]["id"], judge_name_of(stored["judge"]), stored["generator"]["name"]))
+        scale, fmt = (100, ".1f") if is_percent(cell["metric"]) else (1, ".4g")
+        assert cell["shown"] and cell["text"] == f"{v * scale:{fmt}} [{lo * scale:{fmt}}, {hi * scale:{fmt}}]", cell
+        ident = (stored["dataset"]["id"], judge_name_of(stored["judge"]), stored["generator"]["name"])
+        assert (cell["dataset"], cell["judge"], cell["generator"]) == ident, (path, cell)
+        seen.add(ident)
     wanted = set()  # every generator with a stratified result under any judge has its row and its number
     for path in site[0].rglob("stratified-seed*.json"):
         stored = json.loads(path.read_text(encoding="utf-8"))

@@ -86,17 +86,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.sheets and (args.check or not args.html):
         raise BenchError("--sheets draws the web page's contact sheets: give it with --html DIR, without --check.")
     output = leaderboard(args.results_dir, args.out_dir, published=args.published, check=args.check)
-    page = _page(args) if args.html else None
+    if args.html and cmd_page(args):
+        return 1
     if args.check:
-        from benchmark.reports.page import stale_page
-
-        stale = output.stale + [f"{args.html}/{rel}" for rel in (stale_page(args.html, page) if page else [])]
-        if stale:
-            print("leaderboards out of date (run `bench leaderboard`"
-                  + (f" --html {args.html}" if page else "") + "): " + ", ".join(stale), file=sys.stderr)
+        if output.stale:
+            print("leaderboards out of date (run `bench leaderboard`): " + ", ".join(output.stale), file=sys.stderr)
             return 1
-        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)"
-              + (f"; web page in {args.html} too ({len(page)} files)" if page else ""))
+        print(f"leaderboards in {args.out_dir} are up to date ({len(output.files)} files)")
         return 0
     if args.judge and not args.quiet:
         from benchmark.reports.leaderboard import section_markdown
@@ -106,23 +102,31 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(output.readme)
     print(f"wrote {len(output.files)} files under {args.out_dir} (README.md, tables/<dataset>/<protocol>.md|.csv)")
-    if page:
-        from benchmark.reports.page import write_page
-
-        print(f"wrote the web page {write_page(args.html, page)} ({len(page)} files; open it in a browser)")
     return 0
 
 
-def _page(args: argparse.Namespace) -> dict:
-    """The web page's files for ``bench leaderboard --html`` (``benchmark.reports.page.page_files``)."""
+def cmd_page(args: argparse.Namespace) -> int:
+    """``bench leaderboard --html DIR`` (after the leaderboard's own files: the plots are copied from
+    ``<out-dir>/plots``): write the web page (``benchmark.reports.page``), or with ``--check`` return 1 (and say
+    which files) when ``DIR`` does not hold the page the results give."""
     from pathlib import Path
 
-    from benchmark.reports.page import page_files
+    from benchmark.reports.page import page_files, stale_page, write_page
 
     options = dict(data_root=args.data_root, data_dir=args.data_dir, device=args.device, progress=not args.quiet,
                    allow_spec=args.allow_spec)
-    return page_files(args.results_dir, args.html, plots_dir=Path(args.out_dir) / "plots", make_sheets=args.sheets,
+    page = page_files(args.results_dir, args.html, plots_dir=Path(args.out_dir) / "plots", make_sheets=args.sheets,
                       sheet_options=options if args.sheets else None)
+    if args.check:
+        stale = stale_page(args.html, page)
+        if stale:
+            print(f"web page out of date (run `bench leaderboard --html {args.html}`): "
+                  + ", ".join(str(Path(args.html) / rel) for rel in stale), file=sys.stderr)
+            return 1
+        print(f"web page in {args.html} is up to date ({len(page)} files)")
+        return 0
+    print(f"wrote the web page {write_page(args.html, page)} ({len(page)} files; open it in a browser)")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ One folder that opens from disk (``DIR/index.html``; no server, nothing fetched 
   speaker's true faces), one per generator and data, in ``DIR/sheets/<summary slug>/`` — made by ``--sheets``
   (``benchmark.reports.page_sheets``: it re-runs each registered generator on data that is present, so it takes
   the time ``bench sheet`` takes); without ``--sheets`` the page shows the sheets a previous ``--sheets`` left in
-  ``DIR/sheets/`` and names the generators that have none.
+  ``DIR/sheets/``, or ``bench sheet`` left in the results folder, and names the generators that have none.
 
 Every string from a result file (generator names, sources, dataset and judge names, paths) goes through
 ``benchmark.escape.html_text`` and appears only as element text or in a quoted attribute; the script and style
@@ -234,7 +234,10 @@ def page_files(results_dir: str | os.PathLike[str], html_dir: str | os.PathLike[
         if src is not None and src.is_file():
             plots[slug] = f"plots/{slug}.png"
             files[plots[slug]] = src.read_bytes()
-    found = make(tables, results_dir, **(sheet_options or {})) if make_sheets else find_sheets(tables, html_dir)
+    if make_sheets:
+        found = make(tables, results_dir, **(sheet_options or {}))
+    else:
+        found = find_sheets(tables, html_dir, results_dir)
     sheets = {key: rel for key, (rel, _) in found.items()}
     files.update({rel: data for rel, data in found.values()})
     files[PAGE] = render_page(tables, plots, sheets, Path(results_dir).as_posix(), len(result_files(results_dir)))

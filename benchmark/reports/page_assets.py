@@ -33,7 +33,7 @@ table.board thead th[aria-sort=descending] button::after { content: " \\25BC"; }
 table.board tr.group th { text-align: left; background: #fbfbfb; font-weight: normal; font-style: italic; }
 table.board tbody.references tr.row { color: #666; }
 table.board span.num { white-space: nowrap; }
-td.source { max-width: 28em; font-size: .85em; text-align: left; color: #555; }
+td.source { min-width: 14em; max-width: 28em; font-size: .85em; text-align: left; color: #555; }
 .warn { color: #b35900; }
 figure { margin: .6em 0; }
 figure img { max-width: 100%; border: 1px solid #d0d7de; }

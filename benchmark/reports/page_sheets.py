@@ -13,7 +13,8 @@ and ``args``, seed, split and judge — on the summary's dataset, where:
   skipped).
 
 Anything else is skipped with the reason (returned, printed by the CLI; the page names generators without a sheet).
-Without ``--sheets`` the page reuses what an earlier ``--sheets`` left in ``DIR/sheets/`` (``find_sheets``).
+Without ``--sheets`` the page reuses what an earlier ``--sheets`` left in ``DIR/sheets/``, else the sheet ``bench sheet
+--model <generator> --results-dir <results folder>`` wrote there by default (``find_sheets``, ``bench_sheet_file``).
 Files: ``sheets/<summary slug>/<sheet_name(generator)>``, names from ``sheet_name`` only.
 """
 
@@ -56,13 +57,37 @@ def _pairs(tables: list[SummaryTable]):
                 yield table, row
 
 
-def find_sheets(tables: list[SummaryTable], html_dir: str | os.PathLike[str]) -> dict[tuple[str, str], tuple[str, bytes]]:
-    """The sheets already in ``html_dir`` for the summaries' generators: ``{(slug, generator): (path, png bytes)}``."""
+def bench_sheet_file(table: SummaryTable, generator: str, results_dir: str | os.PathLike[str]) -> Path | None:
+    """Where ``bench sheet --model <generator> --results-dir <results_dir>`` leaves its sheet by default
+    (``<results dir>/<dataset>/sheets/<model>-<protocol>-seed<seed>.png``) for a summary row: its data must be the
+    registered dataset and its split the sheet protocol's own (that path names no split), the generator a plain
+    file-safe name; None otherwise."""
+    from benchmark.reports.rows import _safe
+    from protocols import PROTOCOLS, get_protocol
+
+    protocol = sheet_protocol(table)
+    row = next((r for r in table.rows + table.references if r.generator == generator), None)
+    cell = row.cells.get(protocol) if row else None
+    if (cell is None or table.data != "registered" or protocol not in PROTOCOLS or _safe(generator) != generator
+            or generator.startswith(".") or get_protocol(protocol).probe_split != table.split
+            or _safe(table.dataset) != table.dataset):
+        return None
+    return Path(results_dir) / table.dataset / "sheets" / f"{generator}-{protocol}-seed{cell.seed or 0}.png"
+
+
+def find_sheets(tables: list[SummaryTable], html_dir: str | os.PathLike[str],
+                results_dir: str | os.PathLike[str] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """The sheets already made for the summaries' generators: ``{(slug, generator): (path, png bytes)}``, from
+    ``html_dir/sheets/`` (an earlier ``--sheets``), else where ``bench sheet`` writes them under ``results_dir``
+    (``bench_sheet_file``)."""
     found = {}
     for table, row in _pairs(tables):
         rel = sheet_path(table, row.generator)
-        if (Path(html_dir) / rel).is_file():
-            found[(table.slug, row.generator)] = (rel, (Path(html_dir) / rel).read_bytes())
+        made = Path(html_dir) / rel
+        if not made.is_file() and results_dir is not None:
+            made = bench_sheet_file(table, row.generator, results_dir) or made
+        if made.is_file():
+            found[(table.slug, row.generator)] = (rel, made.read_bytes())
     return found
 
 
