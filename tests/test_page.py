@@ -132,3 +132,26 @@ def test_write_page_refuses_paths_outside_its_folder(tmp_path, bad):
     with pytest.raises(BenchError, match="outside"):
         write_page(tmp_path / "site", {f"{bad}/x.png": b"", "index.html": "x"})
     assert not (tmp_path / "site" / "index.html").exists()  # checked before anything is written
+
+
+@pytest.mark.realdata
+def test_sheets_option_draws_a_contact_sheet_for_a_stored_row(vox1_mini, tmp_path, capsys):
+    from PIL import Image
+
+    from benchmark.reports.page_sheets import sheet_name
+    from benchmark.reports.sheet import sheet_size
+
+    results = tmp_path / "results" / "vox1-mini" / "oracle"
+    results.mkdir(parents=True)
+    stored = ROOT / "leaderboards" / "results" / "vox1-mini" / "oracle" / "stratified-seed0-judge-dlib-torch.json"
+    shutil.copy(stored, results)
+    site = tmp_path / "site"
+    assert main(["leaderboard", "--results-dir", str(tmp_path / "results"), "--out-dir", str(tmp_path / "lb"),
+                 "--quiet", "--html", str(site), "--sheets", "--data-root", str(vox1_mini)]) == 0
+    assert "contact sheet of oracle on vox1-mini" in capsys.readouterr().out
+    sheets = list((site / "sheets").rglob("*.png"))
+    assert [p.name for p in sheets] == [sheet_name("oracle")]
+    width, height = Image.open(sheets[0]).size
+    assert (width, height) in {sheet_size(k, 2, 2, 96) for k in range(1, 5)}
+    rel = sheets[0].relative_to(site).as_posix()
+    assert f'<img src="{rel}" alt="contact sheet of oracle"' in (site / "index.html").read_text(encoding="utf-8")
