@@ -16,7 +16,15 @@ from benchmark.cli import main
 from benchmark.escape import html_text
 
 ROOT = Path(__file__).resolve().parents[1]
-TOY = ROOT / "leaderboards" / "results" / "toy"
+STORED = ROOT / "leaderboards" / "results"
+
+
+def stored_folder(dataset: str, model: str) -> Path:
+    """A stored model's result folder, in either layout (``<dataset>/<split>/<model>`` or ``<dataset>/<model>``;
+    the test split's first)."""
+    found = sorted((p for p in (STORED / dataset).rglob(model) if p.is_dir()), key=lambda p: (p.parent.name != "test", p))
+    assert found, f"no stored results of {model} on {dataset}"
+    return found[0]
 HOSTILE = "<script>alert(1)</script>\"'&lt;"
 
 
@@ -29,7 +37,7 @@ def test_html_text_escapes_every_markup_character_and_control_characters():
 
 def _hostile_results(tmp_path: Path, spec: str | None = None) -> Path:
     """A results folder holding one toy result whose generator name and citation are HTML."""
-    stored = json.loads(next(TOY.rglob("mean-face/**/stratified-seed0.json")).read_text(encoding="utf-8"))
+    stored = json.loads((stored_folder("toy", "mean-face") / "stratified-seed0.json").read_text(encoding="utf-8"))
     stored["generator"].update(name=HOSTILE, citation=HOSTILE, reference="", notes="")
     if spec is not None:
         stored["generator"]["spec"] = spec
@@ -76,8 +84,8 @@ def test_sheets_are_reused_from_the_page_folder_and_named_when_missing(tmp_path)
     from benchmark.reports.page_sheets import sheet_name
 
     results = tmp_path / "results"
-    shutil.copytree(TOY / "mean-face", results / "toy" / "mean-face")
-    shutil.copytree(TOY / "oracle", results / "toy" / "oracle")
+    shutil.copytree(stored_folder("toy", "mean-face"), results / "toy" / "mean-face")
+    shutil.copytree(stored_folder("toy", "oracle"), results / "toy" / "oracle")
     site = tmp_path / "site"
     (site / "sheets" / "toy--test").mkdir(parents=True)
     (site / "sheets" / "toy--test" / sheet_name("oracle")).write_bytes(b"\x89PNG made earlier")
@@ -110,8 +118,8 @@ def test_make_sheets_never_imports_a_spec_named_by_a_result_file(tmp_path):
 
 def test_bench_leaderboard_html_writes_the_page_and_check_finds_it_stale(tmp_path, capsys):
     results = tmp_path / "results"
-    shutil.copytree(TOY / "mean-face", results / "toy" / "mean-face")
-    shutil.copytree(TOY / "random-face", results / "toy" / "random-face")
+    shutil.copytree(stored_folder("toy", "mean-face"), results / "toy" / "mean-face")
+    shutil.copytree(stored_folder("toy", "random-face"), results / "toy" / "random-face")
     out, site = tmp_path / "lb", tmp_path / "site"
     common = ["leaderboard", "--results-dir", str(results), "--out-dir", str(out), "--quiet", "--html", str(site)]
     assert main(common) == 0
@@ -143,8 +151,11 @@ def test_sheets_option_draws_a_contact_sheet_for_a_stored_row(vox1_mini, tmp_pat
 
     results = tmp_path / "results" / "vox1-mini" / "oracle"
     results.mkdir(parents=True)
-    stored = ROOT / "leaderboards" / "results" / "vox1-mini" / "oracle" / "stratified-seed0-judge-dlib-torch.json"
-    shutil.copy(stored, results)
+    from benchmark.judges import DEFAULT_JUDGE, judge_name_of
+
+    stored = [p for p in sorted(stored_folder("vox1-mini", "oracle").glob("stratified-seed0*.json"))
+              if judge_name_of(json.loads(p.read_text(encoding="utf-8"))["judge"]) == DEFAULT_JUDGE]
+    shutil.copy(stored[0], results)
     site = tmp_path / "site"
     assert main(["leaderboard", "--results-dir", str(tmp_path / "results"), "--out-dir", str(tmp_path / "lb"),
                  "--quiet", "--html", str(site), "--sheets", "--data-root", str(vox1_mini)]) == 0

@@ -62,7 +62,8 @@ def site(tmp_path_factory):
     results = tmp / "results"
     for name in ("toy", "vox1-mini"):
         shutil.copytree(STORED / name, results / name)
-    stored = next((results / "toy").rglob("mean-face/**/stratified-seed0.json"))
+    paths = sorted((results / "toy").rglob("mean-face/stratified-seed0.json"))  # either layout: the test split's
+    stored = next((p for p in paths if p.parent.parent.name == "test"), paths[0])
     hostile = json.loads(stored.read_text(encoding="utf-8"))
     hostile["generator"].update(name=HOSTILE, citation=HOSTILE_SOURCE, reference="", notes="")
     (results / "toy" / "hostile").mkdir()
