@@ -113,7 +113,7 @@ def test_page_loads_without_console_errors_and_the_hostile_name_stays_text(brows
     assert problems == [], problems
     assert browser.title == "voice2face-bench leaderboard"  # the hostile markup ran nothing
     _select(browser, "judge", "")
-    hostile = browser.find_element(By.CSS_SELECTOR, "#toy--test--judge-dlib tr.row[data-generator^='<img']")
+    hostile = browser.find_element(By.CSS_SELECTOR, "section[data-dataset='toy'] tr.row[data-generator^='<img']")
     assert hostile.get_attribute("data-generator") == HOSTILE
     assert hostile.find_element(By.CSS_SELECTOR, "th").text.startswith(HOSTILE)
     assert hostile.find_element(By.CSS_SELECTOR, "td.source").text == HOSTILE_SOURCE
