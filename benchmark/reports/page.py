@@ -122,13 +122,13 @@ def section_html(table: SummaryTable, plot: str | None, sheets: dict[str, str]) 
     if table.synthetic:
         lines.append('<p class="missing">Synthetic known-answer world: these numbers test the pipeline and say '
                      "nothing about real voices.</p>")
-    lines += ['<table class="board">', f"<thead>{head}</thead>", '<tbody class="methods">']
+    lines += ['<div class="scroll"><table class="board">', f"<thead>{head}</thead>", '<tbody class="methods">']
     lines += [_row(table, r) for r in table.rows]
     lines += ["</tbody>", '<tbody class="references">']
     if table.references:
         lines.append(f'<tr class="group"><th colspan="{ncols}">references — shown, not ranked</th></tr>')
         lines += [_row(table, r) for r in table.references]
-    lines += ["</tbody>", "</table>"]
+    lines += ["</tbody>", "</table></div>"]
     if plot:
         lines.append(f'<figure class="plot"><img src="{h(plot)}" alt="headline metrics of {h(table.heading)} with '
                      f'95 % CIs"><figcaption>Headline metrics with their 95 % CIs; chance dashed, ceiling dotted '

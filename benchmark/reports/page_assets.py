@@ -14,7 +14,7 @@ import base64
 import hashlib
 
 STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 84em; padding: 0 1em; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 120em; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; margin-bottom: .2em; }
 h2 { font-size: 1.15em; margin: 1.6em 0 .4em; }
 .intro { color: #444; max-width: 60em; }
@@ -23,6 +23,7 @@ h2 { font-size: 1.15em; margin: 1.6em 0 .4em; }
 #filters label { font-weight: 600; }
 #filters select { margin-left: .3em; }
 #shown { color: #555; }
+div.scroll { overflow-x: auto; }
 table.board { border-collapse: collapse; margin: .4em 0 .8em; font-variant-numeric: tabular-nums; }
 table.board th, table.board td { border: 1px solid #d0d7de; padding: .25em .5em; text-align: right; vertical-align: top; }
 table.board th[scope=row], table.board td.text { text-align: left; }
