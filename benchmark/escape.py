@@ -10,19 +10,27 @@ structure, a link, an image or markup.
   punctuation GFM gives meaning to inside a line — ``\\ ` * _ ~ [ ] |`` — is backslash-escaped (GFM §2.4: any
   ASCII punctuation may be escaped; §4.10: ``\\|`` keeps a pipe inside a table cell), so no link, image, code
   span, emphasis or extra column can start.
-  (No command writes HTML; GitHub renders the Markdown, and a raw HTML tag cannot survive ``md_text``.)
+  (GitHub renders the Markdown, and a raw HTML tag cannot survive ``md_text``; the web page uses ``html_text``.)
 * ``md_code``: a code span (e.g. a result file's path) that no backtick inside can close early.
 * ``csv_text``: a CSV cell (the ``csv`` module quotes separators, quotes and line breaks); a text cell that a
   spreadsheet would run as a formula (first character ``= + - @``, tab or carriage return) gets a leading ``'``
   (OWASP, "CSV Injection"). Only text columns go through it, never numbers.
+* ``html_text``: HTML text content or a double- or single-quoted attribute value (the web page,
+  ``benchmark.reports.page``): the standard library's ``html.escape`` with ``quote=True`` turns ``& < > " '``
+  into character references, so no tag, entity, attribute or script can start; NUL and the other C0 control
+  characters but tab, line feed and carriage return (not allowed in HTML text, WHATWG HTML §13.1.4 "control
+  characters") become U+FFFD. Never put its output inside ``<script>`` or ``<style>``, or in an unquoted
+  attribute or a URL: the page carries data only in element text and quoted ``data-*`` attributes.
 """
 
 from __future__ import annotations
 
+import html
 import re
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _MD_PUNCT = re.compile(r"([\\`*_~\[\]|])")
+_HTML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _one_line(text: object) -> str:
@@ -48,3 +56,14 @@ def csv_text(text: object) -> str:
     """``text`` (any object, ``str()``-ed; None -> "") for a CSV text cell (module docstring)."""
     text = "" if text is None else str(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def html_text(text: object) -> str:
+    """``text`` (any object, ``str()``-ed; None -> "") shown literally as HTML element text or inside a quoted
+    attribute value (module docstring): ``html.escape(text, quote=True)`` after control characters become U+FFFD.
+
+    Example:
+        >>> html_text('<img src=x onerror="alert(1)">')
+        '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    """
+    return html.escape(_HTML_CONTROL.sub("\ufffd", "" if text is None else str(text)), quote=True)

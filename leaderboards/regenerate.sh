@@ -95,4 +95,5 @@ for judge in dlib sface; do
     --quiet --judge "$judge" --name speech2face-face2face --reference ceiling \
     --citation "$c, column Face2Face (the face decoder on the true face's feature: a ceiling for the method)"
 done
-bench leaderboard
+# the tables, plots and the web page (leaderboards/page/index.html: issue 23 §3; opens from disk)
+bench leaderboard --html leaderboards/page

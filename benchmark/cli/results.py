@@ -104,7 +104,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         from benchmark.registry import lookup
 
         lookup(args.judge, dict.fromkeys(judge_names()), "judge")  # "did you mean" for a misspelt name
+    if args.sheets and (args.check or not args.html):
+        raise BenchError("--sheets draws the web page's contact sheets: give it with --html DIR, without --check.")
     output = leaderboard(args.results_dir, args.out_dir, published=args.published, check=args.check)
+    if args.html:
+        from benchmark.cli.page import cmd_page
+
+        if cmd_page(args):
+            return 1
     if args.check:
         if output.stale:
             print("leaderboards out of date (run `bench leaderboard`): " + ", ".join(output.stale), file=sys.stderr)
@@ -238,6 +245,17 @@ def add_parsers(sub) -> None:
     p.add_argument("--judge", default=None,
                    help="print only the tables of this judge (bench ls judges); the files of every judge are "
                         "always written, one table per judge")
+    p.add_argument("--html", metavar="DIR", default=None,
+                   help="also write the web page (DIR/index.html: summaries with sortable columns, filters, plots, "
+                        "contact sheets; opens from disk); with --check, fail if DIR's page is out of date")
+    p.add_argument("--sheets", action="store_true",
+                   help="with --html: draw a contact sheet per generator and data by re-running each generator as "
+                        "its result records (needs the data; slow); without it the page reuses DIR/sheets/")
+    p.add_argument("--data-root", help="with --sheets: the dataset's own directory")
+    p.add_argument("--data-dir", help="with --sheets: folder holding <dataset>/ directories")
+    p.add_argument("--device", default="cpu", help="with --sheets: torch device for the generators (default cpu)")
+    p.add_argument("--allow-spec", action="append", default=[], metavar="SPEC",
+                   help="with --sheets: a model spec named by a result file that you trust to be imported")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("check", help="re-run stored results and fail where a score moved beyond tolerance")
