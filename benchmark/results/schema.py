@@ -175,7 +175,9 @@ class Summary(Record):
     """One metric's aggregate (``benchmark.metrics.aggregate.summarize``): ``value`` and ``ci95`` [low, high] (the
     percentile bootstrap over identities), ``n`` trials, ``n_identities``, the ``bootstrap`` used, and a ``flag``
     when the interval cannot be trusted; two-way bootstraps add ``n_imposter_identities``, ``n_resampled`` and
-    ``dropped_replicates``, set metrics ``n_real``."""
+    ``dropped_replicates``, set metrics ``n_real``; a protocol's ranked metric keeps its bootstrap ``replicates``
+    (``benchmark.metrics.paired.encode_replicates``: ``{"encoding", "n", "seed", "identities_sha256", "data"}``) for
+    paired comparisons."""
 
     SECTION: ClassVar[str] = "scores.<metric>"
     value: float = _f("number", required=True)
@@ -188,6 +190,7 @@ class Summary(Record):
     n_resampled: int = _f("int")
     dropped_replicates: int = _f("int")
     flag: str = _f("str")
+    replicates: dict = _f("dict")
     extra: dict = field(default_factory=dict)
     keys: tuple = ()
 
