@@ -158,3 +158,19 @@ def test_an_edited_dataset_file_fails_whatever_the_tolerance(results, vox1_mini,
     Image.fromarray(image).save(face, quality=95)
     report = check(results, ["mean-face"], data_root=copy, tolerance="ci", log=lambda line: None)
     assert "dataset files" in {f.metric for f in report.failures}
+
+
+def test_a_two_face_speakers_result_is_rerun_on_its_own_population():
+    """`bench check` groups results into one re-run per configuration: a result scored on the oracle's population
+    (--two-face-speakers) is another run than its sibling on every speaker (before this, both were re-run on the
+    first one's population and 35 of the 603 stored results failed)."""
+    import json
+    from pathlib import Path
+
+    from benchmark.reports.check import _config_key
+
+    folder = Path(__file__).resolve().parents[1] / "leaderboards" / "results" / "vox1-s2f" / "test" / "mean-face"
+    every = json.loads((folder / "stratified-seed0.json").read_text())
+    two_face = json.loads((folder / "stratified-seed0-two-face-speakers.json").read_text())
+    assert _config_key(every, None) != _config_key(two_face, None)
+    assert _config_key(every, None) == _config_key(json.loads((folder / "unstratified-seed0.json").read_text()), None)

@@ -205,6 +205,7 @@ def compare(path: str, stored: dict, new: dict, rule: str) -> list[Diff]:
 
 def _config_key(result: dict, device: str | None) -> str:
     from benchmark.judges import judge_name_of
+    from benchmark.reports.tables import population_of
     from benchmark.reports.check_data import is_manifest_result
 
     gen = result["generator"]
@@ -213,7 +214,8 @@ def _config_key(result: dict, device: str | None) -> str:
     return json.dumps([gen.get("spec"), gen.get("args", {}), *data, result["seed"],
                        device or result["device"], judge_name_of(result.get("judge", {})),
                        judge_device_of(result, device), result.get("batch_size", 16),
-                       result["protocol"].get("spec", {}).get("gallery_source"), result.get("evaluated_split")],
+                       result["protocol"].get("spec", {}).get("gallery_source"), result.get("evaluated_split"),
+                       population_of(result)],  # the oracle's population (--two-face-speakers) is another run
                       sort_keys=True, default=str)
 
 
