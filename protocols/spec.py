@@ -52,6 +52,15 @@ class ProtocolSpec:
             generated from all of an identity's probe utterances, normalised first when
             ``normalise_embeddings``, are averaged — not re-normalised — into one vector; one trial per identity:
             identity-weighted).
+            Headline weighting: every summary's ``value`` is the mean over the protocol's trials, so with
+            ``"utterance"`` a speaker weighs by its probe utterances (utterance-weighted): the convention of Wen et
+            al. 2019 (1:2 trials drawn per test utterance), kept as the headline so that the suite's numbers compare
+            with theirs (``"identity-mean"`` protocols, SF2F's, are identity-weighted by construction). Because a speaker with more clips weighs more (vox1-s2f: 1 to
+            8 clips per identity), every summary also carries ``value_identity_weighted`` and its interval, the
+            mean of the per-speaker means (``benchmark.metrics.aggregate.summarize``); where the two differ the
+            population is unbalanced and both are shown (leaderboard CSVs; the tier table under a vox1-s2f table).
+            On a VoxCeleb1-crop gallery the headline is also restricted to the trials whose true face comes from
+            another video than the probe's (``benchmark.tasks.base.HEADLINE_TIER``), each tier scored apart.
         galleries_scored: retrieval, "all" galleries, or "first" only (SF2F's ``extraction_size`` slice: only the
             first ``gallery_identities`` identities of the ordered list are queried and scored).
         rank_by: the metric leaderboards rank this protocol's rows by ("" : the first metric).

@@ -24,11 +24,16 @@ def format_scores(result: dict) -> str:
                 mark += f"[{reasons.setdefault(reason, len(reasons) + 1)}]"
             if s.get("bootstrap") and s["bootstrap"] not in kinds:
                 kinds.append(s["bootstrap"])
+            iw = s.get("value_identity_weighted")
             rows.append([metric, stratum, f"{s['value']:.4f}", f"[{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}]",
-                         s["n"], s["n_identities"], mark])
-    lines = [tabulate(rows, headers=["metric", "stratum", "value", "95% CI", "trials", "identities", "flag"])]
+                         "" if iw is None else f"{iw:.4f}", s["n"], s["n_identities"], mark])
+    lines = [tabulate(rows, headers=["metric", "stratum", "value", "95% CI", "id-weighted", "trials", "identities",
+                                     "flag"])]
     if kinds:
         lines.append("95% CI: percentile bootstrap over identities (" + "; ".join(kinds) + ")")
+    if any(r[4] for r in rows):
+        lines.append("value: utterance-weighted mean of the trials (the headline); id-weighted: mean of the "
+                     "per-speaker means (every speaker once)")
     lines += [f"[{k}] CI not to be trusted: {reason}" for reason, k in reasons.items()]
     return "\n".join(lines)
 
@@ -73,8 +78,10 @@ def print_result(result: dict) -> None:
     print("excluded identities: " + _excluded_line(result))
     tiers = (trials.extra.get("true_face") or {}).get("trials")
     if tiers:  # a VoxCeleb1-crop gallery (vox1-s2f): benchmark.trials.builders.TRUE_FACE_RULE
+        head = trials.extra["true_face"].get("headline")
         print(f"true faces ({trials.extra['true_face']['rule']}): " + ", ".join(f"{n} {t}" for t, n in tiers.items())
-              + " trials")
+              + " trials" + (f"; headline (stratum all) scores the {head} trials, each tier is a true_face= stratum"
+                             if head == "other-video" else f"; headline: {head}" if head else ""))
     if inputs.real_faces_this_protocol is not ABSENT:
         scope = inputs.real_faces_scope or []
         print(f"gallery: {inputs.real_faces_this_protocol} real faces used by this protocol, of the "

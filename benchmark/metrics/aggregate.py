@@ -128,19 +128,26 @@ def cluster_bootstrap_ci(values: torch.Tensor, clusters: torch.Tensor, n_boot: i
 
 
 def cluster_bootstrap_replicates(values: torch.Tensor, clusters: torch.Tensor, n_boot: int = 2000,
-                                 seed: int = 0) -> torch.Tensor:
-    """The replicate means behind ``cluster_bootstrap_ci`` (same arguments): float64 ``[B]``."""
+                                 seed: int = 0, trial_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The replicate means behind ``cluster_bootstrap_ci`` (same arguments): float64 ``[B]``.
+
+    ``trial_weights`` (float ``[N]``, positive; None: all 1) weight each trial inside the replicate mean, e.g.
+    ``1 / (trials of its identity)`` for the identity-weighted mean (``identity_weights``).
+    """
     values = values.double().cpu()
     clusters = clusters.long().cpu()
+    w = torch.ones_like(values) if trial_weights is None else trial_weights.double().cpu()  # [N]
     k = int(clusters.max()) + 1 if clusters.numel() else 0
-    sums = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, values)  # [K]
-    counts = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, torch.ones_like(values))  # [K]
+    sums = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, values * w if trial_weights is not None
+                                                          else values)  # [K]
+    counts = torch.zeros(k, dtype=torch.float64).index_add_(0, clusters, w)  # [K]
     weights = identity_multiplicities(k, n_boot, seed)  # [B, K]
     return (weights @ sums) / (weights @ counts)  # [B]
 
 
 def pigeonhole_replicates(values: torch.Tensor, speakers: torch.Tensor, imposters: torch.Tensor,
-                          multiplicities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                          multiplicities: torch.Tensor,
+                          trial_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted sums and total weights of the trials in each two-way bootstrap replicate.
 
     Trial weights (module docstring): one imposter per trial, ``m[b, s] * m[b, o]`` (pigeonhole); M ≥ 2,
@@ -154,6 +161,8 @@ def pigeonhole_replicates(values: torch.Tensor, speakers: torch.Tensor, imposter
         speakers: int64 ``[N]`` speaker identity of each trial, in [0, K).
         imposters: int64 ``[N]`` or ``[N, M]`` the imposter identities of each trial, in [0, K).
         multiplicities: float64 ``[B, K]`` (``identity_multiplicities``).
+        trial_weights: float ``[N]`` positive weights that multiply each trial's resampling weight (None: 1), e.g.
+            ``identity_weights`` for the identity-weighted mean.
 
     Returns:
         (sums, weights): float64 ``[B]`` each; the replicate mean is ``sums / weights`` where ``weights > 0``.
@@ -172,21 +181,30 @@ def pigeonhole_replicates(values: torch.Tensor, speakers: torch.Tensor, imposter
                          f"{tuple(imposters.shape)} and multiplicities {tuple(mult.shape)} do not match: need [N], "
                          "[N], [N] or [N, M], and [B, K]")
     k = mult.shape[1]
+    w = None if trial_weights is None else trial_weights.detach().double().cpu()  # [N]
+    if w is not None and w.shape != (n,):
+        raise ValueError(f"trial_weights {tuple(w.shape)} do not match {n} trials")
+    wv = values if w is None else values * w  # [N] weighted values
+    ones = torch.ones_like(values) if w is None else w  # [N] trial weights
     if m_imp >= 2:  # first-order weights: linear in m
         roles = torch.cat([speakers, imp.reshape(-1)])  # [N * (1 + M)] every role an identity plays in a trial
         per_id = torch.zeros(k, dtype=torch.float64).index_add_(
-            0, roles, torch.cat([values, values.repeat_interleave(m_imp)]))  # [K] value sums over those roles
+            0, roles, torch.cat([wv, wv.repeat_interleave(m_imp)]))  # [K] value sums over those roles
         per_cnt = torch.zeros(k, dtype=torch.float64).index_add_(
-            0, roles, torch.ones(roles.numel(), dtype=torch.float64))  # [K]
-        return mult @ per_id - m_imp * values.sum(), mult @ per_cnt - float(m_imp * n)
+            0, roles, torch.cat([ones, ones.repeat_interleave(m_imp)]))  # [K]
+        total = float(m_imp * n) if w is None else m_imp * float(w.sum())
+        return mult @ per_id - m_imp * wv.sum(), mult @ per_cnt - total
     pair = speakers * k + imp[:, 0]  # [N] flat (speaker, imposter) cell
     if k <= _DENSE_MAX_IDENTITIES:
-        s_mat = torch.zeros(k * k, dtype=torch.float64).index_add_(0, pair, values).view(k, k)  # [K, K]
-        c_mat = torch.bincount(pair, minlength=k * k).double().view(k, k)  # [K, K] trial counts (exact)
+        s_mat = torch.zeros(k * k, dtype=torch.float64).index_add_(0, pair, wv).view(k, k)  # [K, K]
+        if w is None:
+            c_mat = torch.bincount(pair, minlength=k * k).double().view(k, k)  # [K, K] trial counts (exact)
+        else:
+            c_mat = torch.zeros(k * k, dtype=torch.float64).index_add_(0, pair, w).view(k, k)  # [K, K]
         return ((mult @ s_mat.T) * mult).sum(1), ((mult @ c_mat.T) * mult).sum(1)
     cells, inverse = torch.unique(pair, return_inverse=True)  # [P]
-    s_cell = torch.zeros(cells.numel(), dtype=torch.float64).index_add_(0, inverse, values)  # [P]
-    c_cell = torch.zeros(cells.numel(), dtype=torch.float64).index_add_(0, inverse, torch.ones_like(values))  # [P]
+    s_cell = torch.zeros(cells.numel(), dtype=torch.float64).index_add_(0, inverse, wv)  # [P]
+    c_cell = torch.zeros(cells.numel(), dtype=torch.float64).index_add_(0, inverse, ones)  # [P]
     sums = torch.zeros(mult.shape[0], dtype=torch.float64)
     weights = torch.zeros(mult.shape[0], dtype=torch.float64)
     step = max(1, _CHUNK_ELEMENTS // max(1, mult.shape[0]))
@@ -201,7 +219,8 @@ def pigeonhole_replicates(values: torch.Tensor, speakers: torch.Tensor, imposter
 def pigeonhole_bootstrap_ci(values: torch.Tensor, speakers: torch.Tensor, imposters: torch.Tensor,
                             n_boot: int = 2000, level: float = 0.95, seed: int = 0,
                             n_identities: int | None = None,
-                            replicates_out: list | None = None) -> tuple[float, float, int]:
+                            replicates_out: list | None = None,
+                            trial_weights: torch.Tensor | None = None) -> tuple[float, float, int]:
     """Percentile CI of the mean of trials that involve several identities (two-way bootstrap, module docstring).
 
     Args:
@@ -214,6 +233,7 @@ def pigeonhole_bootstrap_ci(values: torch.Tensor, speakers: torch.Tensor, impost
         seed: seed of the multiplicities (``identity_multiplicities``; device-independent).
         n_identities: K; default 1 + the largest index used.
         replicates_out: a list that receives the float64 ``[B]`` replicate means (NaN where dropped), if given.
+        trial_weights: float ``[N]`` positive per-trial weights of the mean (``pigeonhole_replicates``); None: 1.
 
     Returns:
         (low, high, dropped): the interval, and how many replicates had no positive total weight; those are
@@ -228,7 +248,7 @@ def pigeonhole_bootstrap_ci(values: torch.Tensor, speakers: torch.Tensor, impost
     imposters = imposters.long().cpu()
     k = n_identities if n_identities is not None else int(max(speakers.max(), imposters.max())) + 1
     mult = identity_multiplicities(k, n_boot, seed)  # [B, K]
-    sums, weights = pigeonhole_replicates(values, speakers, imposters, mult)  # [B], [B]
+    sums, weights = pigeonhole_replicates(values, speakers, imposters, mult, trial_weights)  # [B], [B]
     kept = weights > 0
     dropped = int((~kept).sum())
     low, high = float(values.min()), float(values.max())
@@ -300,6 +320,27 @@ def _to_union(names: np.ndarray, rank: np.ndarray, union: np.ndarray) -> np.ndar
     return np.where(rank >= 0, pos[np.maximum(rank, 0)], -1)
 
 
+def identity_weights(speakers: torch.Tensor) -> torch.Tensor:
+    """Per-trial weights that make a weighted mean identity-weighted: ``1 / (trials of the trial's speaker)``.
+
+    With them every speaker counts once, however many utterances (and so trials) it has: the mean of the
+    per-speaker means, as against the utterance-weighted plain mean of the trials (``summarize``).
+
+    Args:
+        speakers: int64 ``[N]`` speaker index of each trial, in [0, K).
+
+    Returns:
+        float64 ``[N]``, positive; the weights of one speaker sum to 1.
+
+    Example:
+        >>> identity_weights(torch.tensor([0, 0, 1])).tolist()
+        [0.5, 0.5, 1.0]
+    """
+    speakers = speakers.long().cpu()
+    counts = torch.bincount(speakers).double()  # [K]
+    return 1.0 / counts[speakers]
+
+
 def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, level: float, seed: int,
               imposters: Sequence[str] | Sequence[Sequence[str]] | None = None,
               keep_replicates: bool = False) -> dict:
@@ -322,7 +363,13 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
             (with the resampled identities' hash), for paired comparisons of rows scored on the same trials.
 
     Returns:
-        ``{"value": float, "ci95": [low, high], "n": N trials, "n_identities": distinct speakers, "bootstrap": kind}``
+        ``{"value": float, "ci95": [low, high], "n": N trials, "n_identities": distinct speakers, "bootstrap": kind,
+        "value_identity_weighted": float, "ci95_identity_weighted": [low, high]}``. ``value`` is the
+        utterance-weighted mean (every trial counts once, so a speaker with more probe utterances weighs more: the
+        headline, as Wen et al. 2019 and SF2F average over trials); ``value_identity_weighted`` is the mean of the
+        per-speaker means (every speaker counts once; ``identity_weights``), with its interval from the same
+        bootstrap and the same identity draws. The two differ where speakers have unequal utterance counts and
+        unequal accuracy (e.g. vox1-s2f: 1 to 8 clips per identity).
         plus, with ``imposters``, ``"n_imposter_identities"`` and ``"n_resampled"`` (K, the union of speakers and
         imposters), and for two-way ``"dropped_replicates"``; plus ``"flag"`` (reasons) when the interval cannot be
         trusted. One-way values and intervals are those of ``cluster_bootstrap_ci`` (identities indexed in sorted
@@ -335,6 +382,9 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
         >>> r = summarize(torch.tensor([1., 1., 0., 0.]), ["a", "a", "b", "b"], n_boot=200, level=0.95, seed=0)
         >>> r["value"], r["ci95"], r["n"], r["n_identities"], "flag" in r  # 2 identities: replicates 0, 0.5 or 1
         (0.5, [0.0, 1.0], 4, 2, True)
+        >>> r = summarize(torch.tensor([1., 1., 1., 0.]), ["a", "a", "a", "b"], n_boot=200, level=0.95, seed=0)
+        >>> r["value"], r["value_identity_weighted"]  # 3 of 4 trials right; speaker a right, speaker b wrong
+        (0.75, 0.5)
     """
     values = values.detach().cpu().double()  # once: the CI functions below take it as is
     n = int(values.numel())
@@ -353,22 +403,31 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
                          "the spread")
             imp = None
     reps: list = []
+    spk_local = torch.from_numpy(spk_rank[spk_codes])  # [N] speaker index in [0, n_spk)
+    iw = identity_weights(spk_local)  # [N] 1 / (trials of the trial's speaker)
+    value_iw = float((values * iw).sum() / iw.sum())
     if imp is None:
-        reps.append(cluster_bootstrap_replicates(values, torch.from_numpy(spk_rank[spk_codes]), n_boot, seed))
+        reps.append(cluster_bootstrap_replicates(values, spk_local, n_boot, seed))
         lo, hi = _percentiles(reps[0], level)
+        ci_iw = list(_percentiles(cluster_bootstrap_replicates(values, spk_local, n_boot, seed, trial_weights=iw),
+                                  level))
         names = spk_names
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk, "bootstrap": ONE_WAY, **out}
         smallest, dropped = n_spk, 0
     else:  # table-level maps onto the union, then one gather per column
         spk_idx = torch.from_numpy(_to_union(spk_names, spk_rank, names)[spk_codes])  # [N]
         imp_idx = torch.from_numpy(_to_union(imp_names, imp_rank, names)[imp])  # [N, M]
-        lo, hi, dropped = pigeonhole_bootstrap_ci(values, spk_idx, imp_idx[:, 0] if imp.shape[1] == 1 else imp_idx,
-                                                  n_boot=n_boot, level=level, seed=seed, n_identities=len(names),
-                                                  replicates_out=reps)
+        imp_arg = imp_idx[:, 0] if imp.shape[1] == 1 else imp_idx
+        lo, hi, dropped = pigeonhole_bootstrap_ci(values, spk_idx, imp_arg, n_boot=n_boot, level=level, seed=seed,
+                                                  n_identities=len(names), replicates_out=reps)
+        ci_iw = list(pigeonhole_bootstrap_ci(values, spk_idx, imp_arg, n_boot=n_boot, level=level, seed=seed,
+                                             n_identities=len(names), trial_weights=iw)[:2])
         out = {"value": value, "ci95": [lo, hi], "n": n, "n_identities": n_spk,
                "bootstrap": PIGEONHOLE if imp.shape[1] == 1 else PIGEONHOLE_FIRST_ORDER, **out,
                "dropped_replicates": dropped}
         smallest = min(n_spk, out["n_imposter_identities"])
+    out["value_identity_weighted"] = value_iw
+    out["ci95_identity_weighted"] = ci_iw
     flag = "; ".join(filter(None, extra + [interval_flag(value, out["ci95"], smallest, n_boot, level, dropped)]))
     if flag:
         out["flag"] = flag

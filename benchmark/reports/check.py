@@ -200,7 +200,28 @@ def compare(path: str, stored: dict, new: dict, rule: str) -> list[Diff]:
             ok, label, note = within(metric, a, b, rule, judge_name_of(new_judge))  # the re-run's judge, same id
             rows.append(Diff(path, proto, stratum, metric, _fmt(a["value"]), f"[{_fmt(lo)}, {_fmt(hi)}]",
                              _fmt(b["value"]), f"{b['value'] - a['value']:+.3g}", label, ok, note))
+            if "value_identity_weighted" in a or "value_identity_weighted" in b:  # the same rule, every speaker once
+                rows.append(_identity_weighted_row(path, proto, stratum, metric, a, b, rule, judge_name_of(new_judge)))
     return rows
+
+
+def _identity_weighted_row(path: str, proto: str, stratum: str, metric: str, a: dict, b: dict, rule: str,
+                           judge: str) -> "Diff":
+    """The ``Diff`` of a summary's identity-weighted value and interval (``benchmark.metrics.aggregate.summarize``)
+    under the rule of its metric; a summary that carries it on one side only fails (re-store the result)."""
+    from benchmark.reports.tolerance import within
+
+    what = f"{metric} (identity-weighted)"
+    if "value_identity_weighted" not in a or "value_identity_weighted" not in b:
+        side = "re-run" if "value_identity_weighted" not in a else "stored result"
+        return Diff(path, proto, stratum, what, _fmt(a.get("value_identity_weighted", "—")), "",
+                    _fmt(b.get("value_identity_weighted", "—")), "", "equal", False,
+                    f"the identity-weighted value is only in the {side}: store the result again")
+    va, vb = ({**s, "value": s["value_identity_weighted"], "ci95": s["ci95_identity_weighted"]} for s in (a, b))
+    ok, label, note = within(metric, va, vb, rule, judge)
+    lo, hi = va["ci95"]
+    return Diff(path, proto, stratum, what, _fmt(va["value"]), f"[{_fmt(lo)}, {_fmt(hi)}]", _fmt(vb["value"]),
+                f"{vb['value'] - va['value']:+.3g}", label, ok, note)
 
 
 def _config_key(result: dict, device: str | None) -> str:

@@ -129,7 +129,9 @@ def csv_table(table: Table) -> str:
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    metric_cols = [c for m in table.metrics for c in (m, f"{m}_ci_low", f"{m}_ci_high")]
+    metric_cols = [c for m in table.metrics for c in (m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_identity_weighted",
+                                                      f"{m}_identity_weighted_ci_low",
+                                                      f"{m}_identity_weighted_ci_high")]
     writer.writerow(["dataset", "protocol", "protocol_version", "rank", "band", "generator", "kind"] + metric_cols
                     + ["n_trials", "n_identities", "judge", "judge_weights_sha256", "trained_against_judge",
                        "reference", "seed", "trials_sha256", "date", "source", "notes", "result_file"])
@@ -137,7 +139,7 @@ def csv_table(table: Table) -> str:
         values = []
         for m in table.metrics:
             v, lo, hi = r.scores.get(m, (None, None, None))
-            values += ["" if x is None else repr(float(x)) for x in (v, lo, hi)]
+            values += ["" if x is None else repr(float(x)) for x in (v, lo, hi) + r.identity_weighted.get(m, (None,) * 3)]
         writer.writerow([table.dataset, table.protocol, "" if table.version is None else table.version,
                          r.rank or "", r.band or "", csv_text(r.generator), r.kind] + values
                         + ["" if r.n_trials is None else r.n_trials, "" if r.n_identities is None else r.n_identities,
@@ -190,6 +192,11 @@ def section_markdown(table: Table) -> str:
     if not any(r.kind == MEASURED for r in table.rows):
         lines.append("No measured result on this dataset yet: run `bench run` (or `bench score`) and `bench leaderboard`.")
     lines += ["", markdown_table(table), ""]
+    from benchmark.reports.tiers import tiers_markdown
+
+    aside = tiers_markdown(table, _fmt_value)
+    if aside:
+        lines += [aside, ""]
     bands = comparisons_markdown(table)
     if bands:
         lines += [bands, ""]

@@ -79,6 +79,13 @@ class Row:
     """metric -> the result's ``flag`` text."""
     not_applicable: dict = field(default_factory=dict)
     """metric -> why the value is not applicable (shown as "n/a")."""
+    identity_weighted: dict = field(default_factory=dict)
+    """metric -> (value, ci low, ci high) of the mean of per-speaker means (``value_identity_weighted``)."""
+    tiers: dict = field(default_factory=dict)
+    """true-face tier ("all", "other-video", "same-video", "same-clip") -> metric -> (value, ci low, ci high, trials,
+    identities), from the result's ``true_face=<tier>`` strata (``benchmark.tasks.base.aggregate``)."""
+    headline_tier: str = ""
+    """The true-face tier the headline ``scores`` are of (the result's ``trials.true_face.headline``), or ""."""
 
 
 @dataclass

@@ -80,6 +80,12 @@ def _measured_row(rel: str, result: dict) -> Row:
         reference=gen.get("reference", ""), seed=result.get("seed"), date=result.get("created", "")[:10],
         source=source_label(gen), notes="; ".join(notes), trials_sha256=result["trials"]["sha256"],
         result_file=rel,
+        identity_weighted={m: (s["value_identity_weighted"], *s["ci95_identity_weighted"]) for m, s in scores.items()
+                           if "value_identity_weighted" in s},
+        tiers={name.split("=", 1)[1]: {m: (s["value"], s["ci95"][0], s["ci95"][1], s.get("n"), s.get("n_identities"))
+                                       for m, s in block.items()}
+               for name, block in (result.get("strata") or {}).items() if name.startswith("true_face=")},
+        headline_tier=str((result["trials"].get("true_face") or {}).get("headline", "")),
     )
 
 

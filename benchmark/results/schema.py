@@ -175,7 +175,8 @@ class Summary(Record):
     """One metric's aggregate (``benchmark.metrics.aggregate.summarize``): ``value`` and ``ci95`` [low, high] (the
     percentile bootstrap over identities), ``n`` trials, ``n_identities``, the ``bootstrap`` used, and a ``flag``
     when the interval cannot be trusted; two-way bootstraps add ``n_imposter_identities``, ``n_resampled`` and
-    ``dropped_replicates``, set metrics ``n_real``; a protocol's ranked metric keeps its bootstrap ``replicates``
+    ``dropped_replicates``, set metrics ``n_real``; trial means add ``value_identity_weighted`` and
+    ``ci95_identity_weighted`` (every speaker counted once, beside the utterance-weighted headline ``value``); a protocol's ranked metric keeps its bootstrap ``replicates``
     (``benchmark.metrics.paired.encode_replicates``: ``{"encoding", "n", "seed", "identities_sha256", "data"}``) for
     paired comparisons."""
 
@@ -189,6 +190,8 @@ class Summary(Record):
     n_imposter_identities: int = _f("int")
     n_resampled: int = _f("int")
     dropped_replicates: int = _f("int")
+    value_identity_weighted: float = _f("number")
+    ci95_identity_weighted: list = _f("list")
     flag: str = _f("str")
     replicates: dict = _f("dict")
     extra: dict = field(default_factory=dict)

@@ -80,10 +80,24 @@ class TaskScores:
     info: dict = field(default_factory=dict)
 
 
+HEADLINE_TIER = "other-video"
+"""The true-face tier a VoxCeleb1-gallery headline is scored on whenever it has trials (issue 20 §5): a probe whose
+true face comes from another video than the probe's (``benchmark.trials.builders.TRUE_FACE_RULE``) tests what the
+voice says about the face, not whether the judge recognises the same clip's crop."""
+
+
 def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: list[str] | None,
               spec: ProtocolSpec, seed: int, stratum_key: str = "gender",
-              imposters: list[str] | list[list[str]] | None = None) -> tuple[dict, dict]:
-    """Summarise per-trial values overall and per stratum (``benchmark.metrics.aggregate.summarize``).
+              imposters: list[str] | list[list[str]] | None = None, tiers=None) -> tuple[dict, dict]:
+    """Summarise per-trial values overall and per stratum (``benchmark.metrics.aggregate.summarize``), and per
+    true-face tier when ``tiers`` are given.
+
+    True-face tiers (``tiers``: the tier of each trial, ``benchmark.trials.builders.trial_tiers``): when the
+    trials hold any VoxCeleb1-gallery tier, every tier present is also summarised apart as stratum
+    ``true_face=<tier>`` and all trials together as ``true_face=all``; the headline ``scores`` and the
+    ``stratum_key`` strata are those of the ``HEADLINE_TIER`` trials whenever there are any (else of all trials).
+    Tier "other-source" (a gallery that never comes from a probe's clip) adds nothing: the result is as without
+    ``tiers``.
 
     Args:
         values: metric name -> float ``[N]`` per-trial values (all of the same N trials).
@@ -98,6 +112,7 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
             ``Column`` (1-D, or joined ``[N, M]``) — and the
             two-way pigeonhole bootstrap over speakers and imposters is used (``benchmark.metrics.aggregate``). Sliced
             with the trials for each stratum.
+        tiers: None, or the length-N true-face tier of each trial (list or ``Column``).
 
     Returns:
         (scores, strata) as in ``TaskScores``; the ranked metric's overall summary (``spec.rank_by``, else the first)
@@ -107,8 +122,49 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
         continuous metric) are excluded and counted (``"failed_excluded"``; ``_summary``).
 
     Raises:
-        ValueError: ``imposters`` of the wrong length or ragged.
+        ValueError: ``imposters`` or ``tiers`` of the wrong length, or ``imposters`` ragged.
     """
+    by_tier = _tier_rows(tiers, len(next(iter(values.values()))) if values else 0)
+    if not by_tier:
+        return _aggregate(values, identities, strata, spec, seed, stratum_key, imposters)
+    n = len(next(iter(values.values())))
+
+    def part(rows: np.ndarray, with_strata: bool) -> tuple[dict, dict]:
+        if len(rows) == n:
+            return _aggregate(values, identities, strata if with_strata else None, spec, seed, stratum_key, imposters)
+        idx = torch.from_numpy(rows)
+        return _aggregate({m: v[idx.to(v.device)] for m, v in values.items()}, as_column(identities)[rows],
+                          as_column(strata)[rows] if with_strata and strata is not None else None, spec, seed,
+                          stratum_key, _take(imposters, rows))
+
+    head = by_tier.get(HEADLINE_TIER, np.arange(n))
+    scores, by_stratum = part(head, True)
+    for tier, rows in [("all", np.arange(n))] + sorted(by_tier.items()):
+        tier_scores = scores if len(rows) == len(head) and np.array_equal(rows, head) else part(rows, False)[0]
+        by_stratum[f"true_face={tier}"] = {m: {k: v for k, v in summary.items() if k != "replicates"}
+                                           for m, summary in tier_scores.items()}
+    return scores, by_stratum
+
+
+def _tier_rows(tiers, n: int) -> dict[str, np.ndarray]:
+    """``{tier: trial rows}`` of the VoxCeleb1-gallery tiers present, or ``{}`` (no tiers, or all "other-source").
+
+    Raises:
+        ValueError: ``tiers`` not of length ``n``.
+    """
+    if tiers is None:
+        return {}
+    if len(tiers) != n:
+        raise ValueError(f"tiers has {len(tiers)} entries for {n} trials")
+    names, inverse = factorize(tiers)
+    if set(names.tolist()) <= {"other-source"}:
+        return {}
+    return {str(t): np.flatnonzero(inverse == j) for j, t in enumerate(names.tolist())}
+
+
+def _aggregate(values: dict[str, torch.Tensor], identities, strata, spec: ProtocolSpec, seed: int,
+               stratum_key: str, imposters) -> tuple[dict, dict]:
+    """``aggregate`` without tiers (its arguments)."""
     kw = dict(n_boot=spec.bootstrap, level=spec.ci_level, seed=seed)
     identities = as_column(identities)
     ranked = spec.rank_by if spec.rank_by in values else next(iter(values), None)  # the leaderboard's ranked metric

@@ -75,7 +75,7 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
             pools += [pool] * spec.trials_per_probe
             tiers += [tier] * spec.trials_per_probe
     trials = TrialTable(cols, excluded=excluded, aux={"gallery": gallery, "identities": sorted(gallery),
-                                                      "pools": pools})
+                                                      "pools": pools, "tiers": tiers})
     info = {"identities": len(gallery)}
     if tier_counts(tiers):
         info["true_face"] = tier_counts(tiers)
@@ -121,7 +121,8 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
         else:
             target = centroids[owner]  # [N, D]
         values = feature_values(gen, true, target, spec)
-    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
+    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed,
+                               tiers=trials.aux.get("tiers") or None)
     info = {"conventions": {"normalise_embeddings": spec.normalise_embeddings,
                             "normalise_centroid": spec.normalise_centroid, "l1_reduction": spec.l1_reduction,
                             "l2_reduction": spec.l2_reduction, "distance_eps": spec.distance_eps,

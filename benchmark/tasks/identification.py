@@ -85,7 +85,8 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
         context["held_out_videos"] = ";".join(held_out)
     trials = TrialTable({"probe": probes, "speaker": speakers, "stratum": [gender_of(manifest, s) for s in speakers]},
                         context=context, excluded=excluded, aux={"gallery": gallery, "reference": reference,
-                                                                 "pools": [p for p, _ in pools_tiers]})
+                                                                 "pools": [p for p, _ in pools_tiers],
+                                                                 "tiers": [t for _, t in pools_tiers]})
     info = {"reference_identities": len(reference), "ks": ks, "ks_capped": capped}
     if tier_counts([t for _, t in pools_tiers]):
         info["true_face"] = tier_counts([t for _, t in pools_tiers])
@@ -113,7 +114,8 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
         own = cosine_similarity_rows(gen, pool)  # [T]
     hits = blockwise_topk_hits(gen, centroids, target, ks, own=own)  # [T, K], [block, R] similarities at a time
     values = {f"top-{k}": hits[:, j] for j, k in enumerate(ks)}
-    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
+    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed,
+                               tiers=trials.aux.get("tiers") or None)
     info = {"chance": {f"top-{k}": k / len(reference) for k in ks}, "reference_identities": len(reference),
             "reference_split": spec.reference_split, "ks_scored": ks, "ks_capped": plan.info["ks_capped"],
             "similarity": "cosine of judge embeddings vs identity centroids",

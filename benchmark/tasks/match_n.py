@@ -36,7 +36,7 @@ from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics.pairwise import gathered_matvec, l2_normalise, match_1ofn
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
 from benchmark.tasks.trialsets import (TrialTable, gallery_faces, gender_of, sample_distinct_rows, tier_counts,
-                                       trial_rng, true_face_pool, usable_gallery)
+                                       trial_rng, trial_tiers, true_face_pool, usable_gallery)
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -161,6 +161,7 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     true_all = trials["true_face"].lookup(f_index)  # [T_all]
     imp_all = trials["imposter_faces"].lookup(f_index)  # [T_all, M_max], −1 padding
     n_of = np.asarray([int(x) for x in trials["n"].table], dtype=np.int64)[trials["n"].codes]  # [T_all]
+    tiers = trial_tiers(spec, trials["probe"], trials["true_face"])  # [T_all] TRUE_FACE_RULE tier of each trial
     scores, strata = {}, {}
     for n in plan.info["ns"]:
         rows = np.flatnonzero(n_of == n)  # [T]
@@ -169,7 +170,7 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
         sims = gathered_matvec(faces, cand, gen, gi_all[idx])  # [T, N] cosine
         values = match_1ofn(sims)  # [T]
         s, st = aggregate({f"acc@N={n}": values}, trials["speaker"][rows], trials["stratum"][rows], spec, seed,
-                          imposters=trials["imposters"][rows][:, :n - 1])
+                          imposters=trials["imposters"][rows][:, :n - 1], tiers=tiers[rows])
         scores.update(s)
         for name, metrics in st.items():
             strata.setdefault(name, {}).update(metrics)

@@ -14,7 +14,7 @@ import torch
 from benchmark.data.manifest import Face, Manifest
 from benchmark.metrics.pairwise import COSINE_EPS, gathered_dot, l2_normalise, match_1to2_similarities
 from benchmark.tasks.base import FaceTable, Generated, Plan, TaskScores, aggregate
-from benchmark.trials.builders import build_match_trials
+from benchmark.trials.builders import build_match_trials, trial_tiers
 from protocols.spec import ProtocolSpec
 
 NEEDS = {"embedding"}
@@ -46,6 +46,6 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     ii = torch.from_numpy(trials.imposter_face.lookup(f_index)).to(dev)  # [N]
     values = match_1to2_similarities(gathered_dot(gen, gi, faces, ti), gathered_dot(gen, gi, faces, ii))  # [N]
     scores, strata = aggregate({spec.metric: values}, trials.speaker, trials.stratum, spec, seed,
-                               imposters=trials.imposter)
+                               imposters=trials.imposter, tiers=trial_tiers(spec, trials.probe, trials.true_face))
     info = {"chance": 0.5, "ci": "two-way pigeonhole bootstrap over speaker and imposter identities"}
     return TaskScores(scores=scores, strata=strata, info=info)

@@ -130,7 +130,8 @@ def build(manifest: Manifest, spec: ProtocolSpec, seed: int, real: FaceTable) ->
     ks = [k for k in spec.ks if k < gallery_size]
     context = {f"gallery {g}": ";".join(members) for g, (_, members) in enumerate(galleries)}
     trials = TrialTable(cols, context=context, excluded=excluded,
-                        aux={"gallery": gallery, "identities": identities, "galleries": galleries, "pools": pools})
+                        aux={"gallery": gallery, "identities": identities, "galleries": galleries, "pools": pools,
+                             "tiers": tiers})
     info = {"galleries": len(galleries), "gallery_size": gallery_size, "ks": ks,
             "ks_capped": [k for k in spec.ks if k >= gallery_size], "probe_unit": spec.probe_unit}
     if tier_counts(tiers):
@@ -177,7 +178,8 @@ def score(plan: Plan, generated: Generated, real: FaceTable, manifest: Manifest,
     hits = blockwise_topk_hits(gen, centroids, target, ks, own=own, allowed=members,
                                allowed_rows=gal)  # [T, len(ks)], [block, K] similarities at a time
     values = {f"R@{k}": hits[:, j] for j, k in enumerate(ks)}
-    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed)
+    scores, strata = aggregate(values, trials["speaker"], trials["stratum"], spec, seed,
+                               tiers=trials.aux.get("tiers") or None)
     size = plan.info["gallery_size"]
     info = {"chance": {f"R@{k}": k / size for k in ks}, "galleries": plan.info["galleries"], "gallery_size": size,
             "gallery_order": spec.gallery_order, "ks_scored": ks, "ks_capped": plan.info["ks_capped"],

@@ -18,8 +18,8 @@ from benchmark.data.manifest import Manifest
 from benchmark.errors import ProtocolUnavailable
 from benchmark.metrics.pairwise import l2_normalise
 from benchmark.tasks.base import FaceTable, Generated
-from benchmark.trials.builders import (CsvTrialFile, TRUE_FACE_RULE, tier_counts, trial_rng, true_face_pool,  # noqa: F401
-                              usable_gallery)  # (re-exported for the task modules)
+from benchmark.trials.builders import (CsvTrialFile, TRUE_FACE_RULE, tier_counts, trial_rng, trial_tiers,  # noqa: F401
+                                       true_face_pool, usable_gallery)  # (re-exported for the task modules)
 from protocols.spec import ProtocolSpec
 
 

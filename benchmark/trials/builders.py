@@ -144,9 +144,44 @@ def true_face_pool(spec: ProtocolSpec, utterance_id: str, faces: list[str]) -> t
     return faces, "same-clip"
 
 
+def trial_tiers(spec: ProtocolSpec, probes, true_faces) -> Column:
+    """The true-face tier of each trial from its probe and its true face (``TRUE_FACE_RULE``).
+
+    The tier follows from the pair alone: a true face of another video than the probe's is "other-video", the crop of
+    the probe's own clip is "same-clip", any other face of the probe's video is "same-video" — the tier the rule's
+    ``true_face_pool`` gave the trial. Any gallery other than VoxCeleb1's is "other-source".
+
+    Args:
+        spec: the protocol (its ``gallery_source``).
+        probes: length-N probe utterance ids ``<VoxCeleb1 ID>/<video>/<NNNNN>`` (list or ``Column``).
+        true_faces: length-N true face ids (list or ``Column``).
+
+    Returns:
+        A length-N ``Column`` of tier names.
+
+    Raises:
+        ValueError: ``probes`` and ``true_faces`` of different lengths.
+    """
+    probes, true_faces = as_column(probes), as_column(true_faces)
+    if len(probes) != len(true_faces):
+        raise ValueError(f"{len(probes)} probes for {len(true_faces)} true faces")
+    tiers = list(TRUE_FACE_TIERS) + ["other-source"]
+    if spec.gallery_source != "voxceleb":
+        return Column(tiers, np.full(len(probes), len(tiers) - 1, dtype=np.int64))
+    face_code = {f: i for i, f in enumerate(true_faces.table)}
+    probe_video = np.asarray([p.split("/")[1] if p.count("/") >= 2 else "" for p in probes.table], dtype=object)
+    own_crop = np.asarray([face_code.get("voxceleb/" + p, -1) for p in probes.table], dtype=np.int64)  # [P]
+    face_vid = np.asarray([face_video(f) for f in true_faces.table], dtype=object)  # [F]
+    other = face_vid[true_faces.codes] != probe_video[probes.codes]  # [N]
+    same_clip = own_crop[probes.codes] == true_faces.codes  # [N]
+    codes = np.where(other, 0, np.where(same_clip, 2, 1)).astype(np.int64)  # TRUE_FACE_TIERS order
+    return Column(tiers, codes)
+
+
 def tier_counts(tiers: list[str] | dict[str, int]) -> dict:
-    """``{"rule": TRUE_FACE_RULE, "trials": {tier: count}}`` for a VoxCeleb1 gallery's trial tiers (every tier
-    listed, zeros included), or ``{}`` when every tier is "other-source" (nothing to report).
+    """``{"rule": TRUE_FACE_RULE, "trials": {tier: count}, "headline": tier}`` for a VoxCeleb1 gallery's trial tiers
+    (every tier listed, zeros included; the headline scores the "other-video" trials whenever there are any,
+    ``benchmark.tasks.base.aggregate``), or ``{}`` when every tier is "other-source" (nothing to report).
 
     Args:
         tiers: the tier of each trial, or ``{tier: number of trials}``.
@@ -154,7 +189,10 @@ def tier_counts(tiers: list[str] | dict[str, int]) -> dict:
     counts = tiers if isinstance(tiers, dict) else {t: sum(x == t for x in tiers) for t in set(tiers)}
     if not any(n for t, n in counts.items() if t != "other-source"):
         return {}
-    return {"rule": TRUE_FACE_RULE, "trials": {t: int(counts.get(t, 0)) for t in TRUE_FACE_TIERS}}
+    headline = ("other-video" if counts.get("other-video") else
+                "all tiers (no trial has a true face of another video)")
+    return {"rule": TRUE_FACE_RULE, "trials": {t: int(counts.get(t, 0)) for t in TRUE_FACE_TIERS},
+            "headline": headline}
 
 
 def drop_single_face_identities(manifest: Manifest, source: str, who: str = "the oracle") -> Manifest:
