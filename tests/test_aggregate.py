@@ -355,3 +355,21 @@ def test_console_table_shows_flags_and_reasons():
     assert "[1]" not in row_ok and row_bad.rstrip().endswith("[1]")
     assert "[1] CI not to be trusted: only 6 identities (< 10)" in text
     assert "two-way pigeonhole" in text
+
+
+def test_first_order_interval_flagged_when_imposters_fill_the_pool():
+    """benchmarks/README.md, 1:N coverage: coverage 0.785 at an imposter share of 0.64, 0.948 at 0.31."""
+    from benchmark.metrics.flags import MAX_IMPOSTER_SHARE
+
+    gen = torch.Generator().manual_seed(0)
+
+    def trials(k: int, m: int):
+        spk = [i % k for i in range(20 * k)]
+        imps = [[(s + 1 + j) % k for j in range(m)] for s in spk]
+        values = torch.rand(len(spk), generator=gen).round()
+        return values, [f"id{s}" for s in spk], [[f"id{o}" for o in row] for row in imps]
+
+    crowded = summarize(*trials(15, 9)[:2], n_boot=200, level=0.95, seed=0, imposters=trials(15, 9)[2])
+    assert 9 / 14 > MAX_IMPOSTER_SHARE and "imposters are 64%" in crowded.get("flag", "")
+    roomy = summarize(*trials(40, 9)[:2], n_boot=200, level=0.95, seed=0, imposters=trials(40, 9)[2])
+    assert 9 / 39 < MAX_IMPOSTER_SHARE and "imposters are" not in roomy.get("flag", "")
