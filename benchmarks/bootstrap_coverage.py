@@ -1,8 +1,9 @@
 """Coverage of the identity-bootstrap intervals of ``benchmark.metrics.aggregate`` on synthetic trials with a known truth.
 
-Run: ``python benchmarks/bootstrap_coverage.py --markdown`` (about 8 minutes on a shared 2-core CPU at nice 19, one
-thread: the 1:2 study about 2, the 1:N study about 6); ``--part 1:N`` for the 1:N study alone; ``--quick``
-(100 / 50 datasets, 500 replicates) about 1 minute; ``--reps``/``--reps-n``/``--n-boot`` to change.
+Run: ``python benchmarks/bootstrap_coverage.py --markdown`` (537 s on a shared 2-core AMD EPYC at nice 19, one
+thread, load average 4–5: the 1:2 table 92 s, the 1:N table 430 s, the 1:N shape table 15 s); ``--part 1:N`` for
+the two 1:N tables alone; ``--quick`` (100 / 50 datasets, 500 replicates) 27 s; ``--reps``/``--reps-n``/``--n-boot``
+to change. The tables and what they show are in benchmarks/README.md.
 
 Model (a probit matching model; every effect is a normal random effect of an identity drawn from an infinite
 population, so the truth is the population accuracy). Trial i: speaker s, utterance u of s, imposters o_1..o_M
@@ -36,7 +37,9 @@ stratum; for the pooled one a variant with each stratum's identities resampled a
 (``coverage_designs.strata_resampled_ci``, not the library's). The truth is the same formula for every design:
 identity effects come from one population whatever an identity's stratum or clip count, so the joint law of (T,
 Y_1..Y_M) in each trial, and so every trial's expectation, is unchanged, and the utterance-weighted mean is unbiased
-for it (checked: the "mean (SE)" column, and ``tests/test_bootstrap_coverage.py``).
+for it (checked: the "mean (SE)" column, and ``tests/test_bootstrap_coverage.py``). A third table varies one thing
+at a time on balanced designs in one pool at N = 10: the share M / (K − 1) of the pool in each trial and the
+trials per identity.
 """
 
 from __future__ import annotations
