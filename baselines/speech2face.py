@@ -19,6 +19,13 @@ At test time: features of the whole recording -> encoder -> unit-normalised feat
 Choices where the paper is silent or does not apply: Adam lr 1e-3, betas (0.5, 0.999), eps 1e-4 for both
 networks (the paper's encoder settings), batch 8 (the paper's), ``decoder_fraction`` of the steps (default
 0.5) for the decoder, uniform sampling with replacement, 3–8 s training crops (the shared front end).
+**Voice input** (``voice_input``, default ``"mel"``, the paper's design): ``"resemblyzer"`` is a small-data option
+(issue 24): the encoder's convolutional trunk is replaced by resemblyzer's pretrained GE2E speaker embedding
+(``baselines.speaker``; 256-d, its weights ship inside the wheel), and only the encoder's FC head (FC ``enc_fc`` ->
+ReLU -> FC 128, the last two layers of the paper's Table 1) is trained, with the same loss, on the embedding of the
+whole training utterance. It names itself in the checkpoint's config and in ``meta.revision``
+(``step<N>-resemblyzer``). Why: on vox1-s2f's 95 training identities the log-mel trunk learns no gender (issue 24's
+note), while a linear probe on the speaker embeddings does.
 Defaults are the paper's sizes; the ``cpu`` preset (``bench train --preset cpu``) narrows them (encoder widths
 / 8, FC 256, decoder FC 256, 2–3 s crops, batch 8) so that a run takes minutes on a CPU.
 """
@@ -28,9 +35,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from torch import nn
+
 from baselines.nets import FaceDecoder, S2FVoiceEncoder, to_unit_range
 from baselines.trained import Recipe, TrainedGenerator
+from benchmark.errors import BenchError
 from benchmark.generators.base import GeneratorContext
+
+VOICE_INPUTS = ("mel", "resemblyzer")
+"""``voice_input`` values: the paper's spectrogram encoder ("mel") or a pretrained speaker embedding ("resemblyzer")."""
 
 
 def speaker_centroids(features: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
@@ -48,6 +61,7 @@ class Speech2Face(Recipe):
         "steps": 20000, "batch_size": 8, "lr": 1e-3, "betas": [0.5, 0.999], "eps": 1e-4, "image_size": 64,
         "enc_channels": [64, 64, 128, 128, 128, 256, 512, 512], "enc_fc": 4096,
         "dec_channels": None, "dec_fc": 1000, "crop_frames": [300, 800], "decoder_fraction": 0.5,
+        "voice_input": "mel",
     }
     STAGES = (("decoder", "decoder_fraction"), ("encoder", None))
     PRESETS = {"cpu": {"enc_channels": [8, 8, 16, 16, 16, 32, 64, 64], "enc_fc": 256, "dec_channels": [128, 64, 32, 16],
@@ -58,16 +72,26 @@ class Speech2Face(Recipe):
 
     @classmethod
     def needs(cls, config: dict) -> set[str]:
-        return {"judge"}
+        if config.get("voice_input", "mel") not in VOICE_INPUTS:
+            raise BenchError(f"speech2face: voice_input must be one of {list(VOICE_INPUTS)}, got "
+                             f"{config.get('voice_input')!r}.")
+        return {"judge", "speaker"} if config.get("voice_input") == "resemblyzer" else {"judge"}
+
+    @classmethod
+    def variant(cls, config: dict) -> str:
+        return "-resemblyzer" if config.get("voice_input", "mel") == "resemblyzer" else ""
 
     def __init__(self, config: dict, info: dict):
         super().__init__(config, info)
         c = config
-        self.modules = {
-            "decoder": FaceDecoder(128, c["image_size"], c["dec_channels"], c["dec_fc"]),
-            "encoder": S2FVoiceEncoder(c["enc_channels"], c["enc_fc"], 128, cbam=False),
-        }
+        self.pretrained_voice = c.get("voice_input", "mel") == "resemblyzer"
+        if self.pretrained_voice:  # the FC head of Table 1's encoder on a 256-d speaker embedding
+            encoder = nn.Sequential(nn.Linear(256, c["enc_fc"]), nn.ReLU(), nn.Linear(c["enc_fc"], 128))
+        else:
+            encoder = S2FVoiceEncoder(c["enc_channels"], c["enc_fc"], 128, cbam=False)
+        self.modules = {"decoder": FaceDecoder(128, c["image_size"], c["dec_channels"], c["dec_fc"]), "encoder": encoder}
         self._targets = None
+        self._speaker_encoder = None
 
     def make_optimizers(self) -> None:
         c = self.config
@@ -88,7 +112,11 @@ class Speech2Face(Recipe):
             return {"loss": loss.item(), "decoder_l1": loss.item()}
         if self._targets is None:
             self._targets = speaker_centroids(data.judge, data.face_label, data.n_identities)
-        x, label, _ = self.sample_voices(data, batch_size, gen, self.config["crop_frames"], device)
+        if self.pretrained_voice:
+            idx = torch.randint(0, len(data.utt_ids), (batch_size,), generator=gen)
+            x, label = data.speaker[idx].to(device), data.utt_label[idx]
+        else:
+            x, label, _ = self.sample_voices(data, batch_size, gen, self.config["crop_frames"], device)
         m["encoder"].train()
         pred = F.normalize(m["encoder"](x), dim=1)
         loss = F.l1_loss(pred, self._targets[label.cpu()].to(device))
@@ -98,6 +126,13 @@ class Speech2Face(Recipe):
         return {"loss": loss.item(), "feature_l1": loss.item()}
 
     def infer(self, feats, frames, waveforms, lengths) -> torch.Tensor:
+        if self.pretrained_voice:
+            if self._speaker_encoder is None:
+                from baselines.speaker import SpeakerEncoder
+
+                self._speaker_encoder = SpeakerEncoder(device=str(feats.device))
+            speaker = self._speaker_encoder.embed(waveforms, lengths).to(feats)  # [B, 256]
+            return self.modules["decoder"](F.normalize(self.modules["encoder"](speaker), dim=1))
         return self.modules["decoder"](F.normalize(self.modules["encoder"](feats, frames), dim=1))
 
 
