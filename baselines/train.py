@@ -198,7 +198,8 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
 
     if data is None:
         manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir)
-        data = load_train_data(manifest, identities, cls.image_size_of(cfg), cls.needs(cfg), progress)
+        data = load_train_data(manifest, identities, cls.image_size_of(cfg), cls.needs(cfg), progress,
+                               face_align=cls.face_align_of(cfg))
     elif data.dataset_id != dataset:
         raise BenchError(f"prebuilt training data is from {data.dataset_id!r}, not {dataset!r}.")
     if previous is not None and previous["dataset"]["manifest_sha256"] != data.manifest_sha256:

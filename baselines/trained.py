@@ -75,6 +75,11 @@ class Recipe:
         return int(config.get("image_size", 64))
 
     @classmethod
+    def face_align_of(cls, config: dict) -> float | None:
+        """Padding of the aligned training faces (``baselines.face_chips``), or None for centre squares (default)."""
+        return None
+
+    @classmethod
     def needs(cls, config: dict) -> set[str]:
         """Extra training data: "judge" (judge face embeddings), "speaker" (resemblyzer voice embeddings)."""
         return set()
