@@ -36,6 +36,8 @@ note), while a linear probe on the speaker embeddings does.
 validation+test faces, the cpu preset's decoder draws faces whose gender the attribute judge reads right in 0.52-0.62
 of cases (centre crops, 750-3000 steps); with ``face_align=0.6 face_flip=true decoder_mixup=1 decoder_noise=0.05
 decoder_batch_size=32`` in 0.90-0.94 (1000-3000 steps).
+The preset ``cpu-small-data`` is the ``cpu`` preset with all of these and ``voice_input="resemblyzer"`` (3500 steps:
+2000 decoder steps at batch 32, then 1500 encoder steps).
 Defaults are the paper's sizes; the ``cpu`` preset (``bench train --preset cpu``) narrows them (encoder widths
 / 8, FC 256, decoder FC 256, 2–3 s crops, batch 8) so that a run takes minutes on a CPU.
 """
@@ -83,8 +85,13 @@ class Speech2Face(Recipe):
         "decoder_batch_size": None,
     }
     STAGES = (("decoder", "decoder_fraction"), ("encoder", None))
-    PRESETS = {"cpu": {"enc_channels": [8, 8, 16, 16, 16, 32, 64, 64], "enc_fc": 256, "dec_channels": [128, 64, 32, 16],
-                       "dec_fc": 256, "batch_size": 8, "crop_frames": [200, 300], "steps": 1500}}
+    _CPU = {"enc_channels": [8, 8, 16, 16, 16, 32, 64, 64], "enc_fc": 256, "dec_channels": [128, 64, 32, 16],
+            "dec_fc": 256, "batch_size": 8, "crop_frames": [200, 300], "steps": 1500}
+    PRESETS = {"cpu": _CPU,
+               # issue 24's small-data recipe, as measured on vox1-s2f: 2000 decoder steps (batch 32), 1500 encoder steps
+               "cpu-small-data": {**_CPU, "voice_input": "resemblyzer", "face_align": 0.6, "face_flip": True,
+                                  "decoder_mixup": 1.0, "decoder_noise": 0.05, "decoder_batch_size": 32,
+                                  "steps": 3500, "decoder_fraction": 2000 / 3500}}
     FACE_MODEL = "the judge (dlib-resnet-v1 128-d embedding), as the paper used its scorer's VGG-Face features"
     TRAINED_AGAINST_JUDGE = True
     CITATION = "Oh, Dekel, Kim, Mosseri, Freeman, Rubinstein, Matusik, Speech2Face, CVPR 2019"

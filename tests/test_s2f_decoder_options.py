@@ -101,3 +101,18 @@ def test_aligned_chips_of_real_faces_are_found_again(vox1_mini):
     assert pred[:, 3].mean() >= 5 / 6, pred[:, 3]
     with pytest.raises(ValueError, match="padding"):
         aligned_faces(images[:1], 64, -0.1)
+
+
+def test_small_data_preset_is_the_measured_recipe():
+    """``--preset cpu-small-data``: the cpu preset plus every option and the resemblyzer voice input, 2000 decoder
+    steps then 1500 encoder steps (the run measured in issue 24's note); the plain cpu preset keeps them off."""
+    from baselines.speech2face import Speech2Face
+    from baselines.train import resolve_config, stage_plan
+
+    cfg = resolve_config("speech2face", None, "cpu-small-data")
+    assert stage_plan(Speech2Face.stages(cfg), cfg["steps"]) == [("decoder", 0, 2000), ("encoder", 2000, 3500)]
+    assert Speech2Face.variant(cfg) == "-resemblyzer-align0.6-flip-mixup1-noise0.05-decbatch32"
+    cpu = resolve_config("speech2face", None, "cpu")
+    assert {k: v for k, v in cfg.items() if k in cpu and cpu[k] != v and k not in ALL_ON} == {
+        "voice_input": "resemblyzer", "steps": 3500, "decoder_fraction": 2000 / 3500}
+    assert Speech2Face.variant(cpu) == ""
