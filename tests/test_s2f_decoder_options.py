@@ -116,3 +116,18 @@ def test_small_data_preset_is_the_measured_recipe():
     assert {k: v for k, v in cfg.items() if k in cpu and cpu[k] != v and k not in ALL_ON} == {
         "voice_input": "resemblyzer", "steps": 3500, "decoder_fraction": 2000 / 3500}
     assert Speech2Face.variant(cpu) == ""
+
+
+def test_train_data_holds_aligned_chips_when_asked():
+    """``load_train_data(face_align=...)``, which ``bench train`` calls with the recipe's ``face_align``: the same
+    faces, as aligned chips of the asked size instead of centre squares."""
+    from baselines.speech2face import Speech2Face
+    from baselines.train_data import load_train_data
+    from benchmark.data.datasets import load_dataset
+
+    toy = load_dataset("toy")
+    plain = load_train_data(toy, image_size=32, progress=False)
+    chips = load_train_data(toy, image_size=32, progress=False, face_align=0.6)
+    assert chips.face_ids == plain.face_ids and chips.faces.shape == plain.faces.shape
+    assert chips.faces.dtype == torch.uint8 and not torch.equal(chips.faces, plain.faces)
+    assert Speech2Face.face_align_of({"face_align": 0.6}) == 0.6
