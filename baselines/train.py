@@ -178,8 +178,11 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
         raise BenchError(f"cannot resume {ckpt_path}: it is an inference-only export without optimiser states "
                          "(bench export-checkpoint); resume the original checkpoint instead.")
     if previous is not None:
-        mismatch = {k: (previous[k], v) for k, v in (("baseline", baseline), ("seed", seed), ("config", cfg))
-                    if previous[k] != v}
+        # a key the checkpoint's config lacks was added to the recipe later, with its default: the run is the same
+        old_cfg = {**{k: v for k, v in cls.DEFAULTS.items() if k not in previous["config"]}, **previous["config"]}
+        mismatch = {k: (old, v) for k, old, v in (("baseline", previous["baseline"], baseline),
+                                                  ("seed", previous["seed"], seed), ("config", old_cfg, cfg))
+                    if old != v}
         if previous["dataset"]["id"] != dataset:
             mismatch["dataset"] = (previous["dataset"]["id"], dataset)
         if mismatch:
@@ -198,7 +201,8 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
 
     if data is None:
         manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir)
-        data = load_train_data(manifest, identities, cls.image_size_of(cfg), cls.needs(cfg), progress)
+        data = load_train_data(manifest, identities, cls.image_size_of(cfg), cls.needs(cfg), progress,
+                               face_align=cls.face_align_of(cfg))
     elif data.dataset_id != dataset:
         raise BenchError(f"prebuilt training data is from {data.dataset_id!r}, not {dataset!r}.")
     if previous is not None and previous["dataset"]["manifest_sha256"] != data.manifest_sha256:

@@ -59,7 +59,8 @@ class TrainData:
         utt_label: int64 ``[U]`` identity label of each utterance.
         feats: U float32 tensors ``[64, F_u]``: normalised log mel of each whole utterance (``baselines.voice``).
         face_ids: training face ids (non-blank, every source), sorted.
-        faces: uint8 ``[N, 3, S, S]`` face images (centre square, Pillow bicubic).
+        faces: uint8 ``[N, 3, S, S]`` face images (centre square, Pillow bicubic; dlib-aligned
+            chips when ``load_train_data``'s ``face_align`` is given).
         face_label: int64 ``[N]``.
         judge: float32 ``[N, 128]`` judge embeddings of the original face images, or None.
         speaker: float32 ``[U, 256]`` resemblyzer embeddings of the utterances, or None.
@@ -88,7 +89,8 @@ class TrainData:
 
 
 def load_train_data(manifest, identities: Sequence[str] | None = None, image_size: int = 64,
-                    needs: frozenset[str] | set[str] = frozenset(), progress: bool = True) -> TrainData:
+                    needs: frozenset[str] | set[str] = frozenset(), progress: bool = True,
+                    face_align: float | None = None) -> TrainData:
     """Build ``TrainData`` from a manifest's training identities (see ``training_identities``).
 
     Args:
@@ -97,6 +99,8 @@ def load_train_data(manifest, identities: Sequence[str] | None = None, image_siz
         image_size: side of the face images in pixels.
         needs: "judge" for the judge's face embeddings, "speaker" for resemblyzer voice embeddings.
         progress: tqdm bars.
+        face_align: None (default): each face is its centre square, resized; a padding (e.g. 0.6): each face is the
+            judge's dlib 5-point aligned chip with that padding (``baselines.face_chips``).
 
     Raises:
         BenchError: test identities asked for, too few identities, an identity without usable faces, or
@@ -128,11 +132,15 @@ def load_train_data(manifest, identities: Sequence[str] | None = None, image_siz
             continue
         kept.append(face)
         images.append(square_resize(image, image_size))
-        if "judge" in needs:
+        if "judge" in needs or face_align is not None:
             originals.append(image)
     missing = sorted(set(label) - {f.identity for f in kept})
     if missing:
         raise BenchError(f"training identities {missing} of {manifest.dataset_id!r} have no usable (non-blank) face.")
+    if face_align is not None:
+        from baselines.face_chips import aligned_faces
+
+        images = aligned_faces(originals, image_size, float(face_align))
     data = TrainData(
         dataset_id=manifest.dataset_id, manifest_sha256=manifest.sha256(),
         identities=[i.id for i in chosen], genders=[i.gender for i in chosen],

@@ -75,9 +75,20 @@ class Recipe:
         return int(config.get("image_size", 64))
 
     @classmethod
+    def face_align_of(cls, config: dict) -> float | None:
+        """Padding of the aligned training faces (``baselines.face_chips``), or None for centre squares (default)."""
+        return None
+
+    @classmethod
     def needs(cls, config: dict) -> set[str]:
         """Extra training data: "judge" (judge face embeddings), "speaker" (resemblyzer voice embeddings)."""
         return set()
+
+    @classmethod
+    def variant(cls, config: dict) -> str:
+        """Suffix naming the non-default small-data options a config uses (``"-resemblyzer"``), ``""`` for none;
+        it goes into ``GeneratorMeta.revision`` (``step<N><variant>``) so that the row says which recipe it is."""
+        return ""
 
     @classmethod
     def info_from_data(cls, config: dict, data) -> dict:
@@ -191,7 +202,7 @@ class TrainedGenerator:
         cls = type(self.recipe)
         config = json.dumps(ck["config"], sort_keys=True)
         self.meta = GeneratorMeta(
-            name=baseline, revision=f"step{ck['step']}", weights_sha256=file_sha256(checkpoint),
+            name=baseline, revision=f"step{ck['step']}{cls.variant(ck['config'])}", weights_sha256=file_sha256(checkpoint),
             image_size=cls.image_size_of(ck["config"]), training_datasets=(ck["dataset"]["id"],),
             citation=cls.CITATION, trained_against_judge=cls.TRAINED_AGAINST_JUDGE,
             holdout_rule=str(ck["dataset"].get("holdout_rule", "")),

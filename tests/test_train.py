@@ -273,3 +273,30 @@ def test_exported_weights_score_identically_and_cannot_be_resumed(trained, score
     with pytest.raises(BenchError, match="stopped at step 3 of 6"):
         args = parser.parse_args(["export-checkpoint", str(half), str(tmp_path / "x.pt")])
         args.func(args)
+
+
+def test_a_checkpoint_from_before_the_small_data_options_resumes(toy_data, tmp_path):
+    """Issue 24's speech2face options were added to the recipe's config with the paper's defaults (off): a run
+    checkpointed before they existed (its config lacks them) resumes, and ends where an uninterrupted run does."""
+    from baselines.checkpoints import load_checkpoint
+    from baselines.speech2face import Speech2Face
+    from baselines.train import train
+
+    kw = dict(steps=6, batch_size=4, seed=3, config=TINY["speech2face"], data=toy_data, progress=False,
+              checkpoint_every=100)
+    straight = load_checkpoint(train("speech2face", "toy", out=tmp_path / "a", **kw))
+    train("speech2face", "toy", out=tmp_path / "b", stop_after=4, **kw)
+    path = tmp_path / "b" / "checkpoint.pt"
+    old = torch.load(path, map_location="cpu", weights_only=True)
+    added = ("voice_input", "face_align", "face_flip", "decoder_mixup", "decoder_noise", "decoder_batch_size")
+    assert all(k in Speech2Face.DEFAULTS for k in added)
+    old["config"] = {k: v for k, v in old["config"].items() if k not in added}  # as an older suite wrote it
+    torch.save(old, path)
+    resumed = load_checkpoint(train("speech2face", "toy", out=tmp_path / "b", resume=True, **kw))
+    for key, state in straight["modules"].items():
+        for param, tensor in state.items():
+            assert torch.equal(tensor, resumed["modules"][key][param]), (key, param)
+    changed = {**kw, "config": {**TINY["speech2face"], "face_flip": True}}  # a real difference is still refused
+    train("speech2face", "toy", out=tmp_path / "c", stop_after=4, **kw)
+    with pytest.raises(BenchError, match="differs in"):
+        train("speech2face", "toy", out=tmp_path / "c", resume=True, **changed)
