@@ -140,3 +140,19 @@ def test_stored_vox1_s2f_headlines_are_the_other_video_tier(path):
     for summary in result["scores"].values():
         if summary.get("n"):
             assert "value_identity_weighted" in summary and len(summary["ci95_identity_weighted"]) == 2
+
+
+@pytest.mark.parametrize("present, headline", [(("other-video", "same-clip", "all"), "other-video"),
+                                               (("same-video", "same-clip", "all"), "all")])
+def test_tier_table_names_the_tier_the_headline_scores(present, headline):
+    from benchmark.reports.leaderboard import _fmt_value
+    from benchmark.reports.rows import MEASURED, Row, Table
+    from benchmark.reports.tiers import tiers_markdown
+
+    cell = (0.6, 0.5, 0.7, 10, 3)
+    row = Row(generator="g", kind=MEASURED, scores={"accuracy": cell[:3]},
+              tiers={t: {"accuracy": cell} for t in present})
+    table = Table(dataset="d", protocol="unstratified", version=2, rows=[row], metrics=["accuracy"])
+    text = tiers_markdown(table, _fmt_value)
+    assert f"{headline} (headline)" in text and text.count("(headline)") == 1
+    assert ("other-video trials" in text) == (headline == "other-video")

@@ -320,7 +320,8 @@ def summarize(values: torch.Tensor, identities: Sequence[str], n_boot: int, leve
         ``{"value": float, "ci95": [low, high], "n": N trials, "n_identities": distinct speakers, "bootstrap": kind,
         "value_identity_weighted": float, "ci95_identity_weighted": [low, high]}``. ``value`` is the
         utterance-weighted mean (every trial counts once, so a speaker with more probe utterances weighs more: the
-        headline, as Wen et al. 2019 and SF2F average over trials); ``value_identity_weighted`` is the mean of the
+        headline, as this suite's 1:2 rule after Wen et al. 2019 draws trials per utterance; ``protocols.spec``,
+        ``probe_unit``); ``value_identity_weighted`` is the mean of the
         per-speaker means (every speaker counts once; ``identity_weights``), with its interval from the same
         bootstrap and the same identity draws. The two differ where speakers have unequal utterance counts and
         unequal accuracy (e.g. vox1-s2f: 1 to 8 clips per identity).

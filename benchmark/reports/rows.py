@@ -84,8 +84,6 @@ class Row:
     tiers: dict = field(default_factory=dict)
     """true-face tier ("all", "other-video", "same-video", "same-clip") -> metric -> (value, ci low, ci high, trials,
     identities), from the result's ``true_face=<tier>`` strata (``benchmark.tasks.base.aggregate``)."""
-    headline_tier: str = ""
-    """The true-face tier the headline ``scores`` are of (the result's ``trials.true_face.headline``), or ""."""
 
 
 @dataclass

@@ -85,7 +85,6 @@ def _measured_row(rel: str, result: dict) -> Row:
         tiers={name.split("=", 1)[1]: {m: (s["value"], s["ci95"][0], s["ci95"][1], s.get("n"), s.get("n_identities"))
                                        for m, s in block.items()}
                for name, block in (result.get("strata") or {}).items() if name.startswith("true_face=")},
-        headline_tier=str((result["trials"].get("true_face") or {}).get("headline", "")),
     )
 
 

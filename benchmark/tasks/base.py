@@ -124,10 +124,10 @@ def aggregate(values: dict[str, torch.Tensor], identities: list[str], strata: li
     Raises:
         ValueError: ``imposters`` or ``tiers`` of the wrong length, or ``imposters`` ragged.
     """
-    by_tier = _tier_rows(tiers, len(next(iter(values.values()))) if values else 0)
+    n = len(next(iter(values.values()))) if values else 0
+    by_tier = _tier_rows(tiers, n)
     if not by_tier:
         return _aggregate(values, identities, strata, spec, seed, stratum_key, imposters)
-    n = len(next(iter(values.values())))
 
     def part(rows: np.ndarray, with_strata: bool) -> tuple[dict, dict]:
         if len(rows) == n:
