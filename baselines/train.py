@@ -174,6 +174,7 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
         raise BenchError(f"--resume given but {ckpt_path} does not exist; drop --resume to start a new run.")
 
     cfg = resolve_config(baseline, config, preset)
+    needs = cls.needs(cfg)  # checks the recipe's options before any work (BenchError names the key)
     if previous is not None and previous.get("inference_only"):
         raise BenchError(f"cannot resume {ckpt_path}: it is an inference-only export without optimiser states "
                          "(bench export-checkpoint); resume the original checkpoint instead.")
@@ -201,7 +202,7 @@ def train(baseline: str, dataset: str = "toy", *, steps: int | None = None, batc
 
     if data is None:
         manifest = load_dataset(dataset, data_root=data_root, data_dir_override=data_dir)
-        data = load_train_data(manifest, identities, cls.image_size_of(cfg), cls.needs(cfg), progress,
+        data = load_train_data(manifest, identities, cls.image_size_of(cfg), needs, progress,
                                face_align=cls.face_align_of(cfg))
     elif data.dataset_id != dataset:
         raise BenchError(f"prebuilt training data is from {data.dataset_id!r}, not {dataset!r}.")

@@ -38,6 +38,11 @@ INFERENCE_DTYPE = torch.float64
 """The floating type of the learned baselines' inference (module docstring: faces reproduce across CPUs)."""
 
 
+VOICE_INPUTS = ("mel", "resemblyzer")
+"""``voice_input`` values: the paper's own spectrogram voice network ("mel") or resemblyzer's pretrained GE2E speaker
+embedding ("resemblyzer", ``baselines.speaker``; a small-data option of issue 24)."""
+
+
 class Recipe:
     """Base class of a trainable baseline's recipe (subclasses set the class attributes and ``step``/``infer``).
 
@@ -76,19 +81,63 @@ class Recipe:
 
     @classmethod
     def face_align_of(cls, config: dict) -> float | None:
-        """Padding of the aligned training faces (``baselines.face_chips``), or None for centre squares (default)."""
-        return None
+        """Padding of the aligned training faces (``baselines.face_chips``, config ``face_align``), or None for
+        centre squares (the default of every recipe)."""
+        align = config.get("face_align")
+        return None if align is None else float(align)
 
     @classmethod
     def needs(cls, config: dict) -> set[str]:
-        """Extra training data: "judge" (judge face embeddings), "speaker" (resemblyzer voice embeddings)."""
-        return set()
+        """Extra training data: "judge" (judge face embeddings), "speaker" (resemblyzer voice embeddings).
+        Checks the small-data options first (``check_small_data_options``)."""
+        cls.check_small_data_options(config)
+        return {"speaker"} if config.get("voice_input", "mel") == "resemblyzer" else set()
+
+    @classmethod
+    def check_small_data_options(cls, config: dict) -> None:
+        """Refuse malformed small-data options (issue 24; ``SMALL_DATA_OPTIONS``), naming the key and its values.
+
+        Raises:
+            BenchError: ``voice_input`` not "mel"/"resemblyzer", ``face_align`` neither null nor a padding in
+                [0, 2], ``decoder_mixup``/``decoder_noise`` not a number >= 0, ``decoder_batch_size`` not null or an
+                integer >= 1.
+        """
+        if config.get("voice_input", "mel") not in VOICE_INPUTS:
+            raise BenchError(f"{cls.name}: voice_input must be one of {list(VOICE_INPUTS)}, got "
+                             f"{config.get('voice_input')!r}.")
+        align = config.get("face_align")
+        if align is not None and (isinstance(align, bool) or not isinstance(align, (int, float))
+                                  or not 0.0 <= float(align) <= 2.0):
+            raise BenchError(f"{cls.name}: face_align must be null (centre squares) or a padding in [0, 2] such as "
+                             f"0.6, got {align!r}.")
+        for key in ("decoder_mixup", "decoder_noise"):
+            value = config.get(key, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise BenchError(f"{cls.name}: {key} must be a number >= 0 (0: off), got {value!r}.")
+        batch = config.get("decoder_batch_size")
+        if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+            raise BenchError(f"{cls.name}: decoder_batch_size must be null (the batch size) or an integer >= 1, "
+                             f"got {batch!r}.")
 
     @classmethod
     def variant(cls, config: dict) -> str:
-        """Suffix naming the non-default small-data options a config uses (``"-resemblyzer"``), ``""`` for none;
+        """Suffix naming the non-default small-data options a config uses, e.g.
+        ``-resemblyzer-align0.6-flip-mixup1-noise0.05-decbatch32``, ``""`` for none (every recipe's default);
         it goes into ``GeneratorMeta.revision`` (``step<N><variant>``) so that the row says which recipe it is."""
-        return ""
+        c, out = config, ""
+        if c.get("voice_input", "mel") == "resemblyzer":
+            out += "-resemblyzer"
+        if c.get("face_align") is not None:
+            out += f"-align{c['face_align']:g}"
+        if c.get("face_flip"):
+            out += "-flip"
+        if c.get("decoder_mixup"):
+            out += f"-mixup{c['decoder_mixup']:g}"
+        if c.get("decoder_noise"):
+            out += f"-noise{c['decoder_noise']:g}"
+        if c.get("decoder_batch_size"):
+            out += f"-decbatch{c['decoder_batch_size']}"
+        return out
 
     @classmethod
     def info_from_data(cls, config: dict, data) -> dict:

@@ -15,8 +15,11 @@ Steps (each with its own time limit; the whole is meant to finish in under 8 min
    cuda``: every result compared with the stored CPU result of the same protocol and judge
    (``leaderboards/results/vox1-s2f/oracle/``, ``benchmark.reports.check.compare``, rule "numeric": relative 1e-4,
    counts and trial hashes exact); a protocol without a stored dlib-torch CPU result is listed as such.
-6. One training step of each learned baseline on CUDA, full-size networks:
-   ``bench train --baseline B --dataset vox1-s2f --device cuda --steps 1``.
+6. A short slice of each learned baseline's ``--preset paper`` on CUDA (the papers' batch, image size and widths;
+   issue 24): ``bench train --baseline B --dataset vox1-s2f --device cuda --preset paper --steps 30`` (the stage
+   fractions scale, so every stage runs). Its seconds per step, per stage, from the run's losses.jsonl (the first
+   step of each stage dropped as warm-up), times the full preset's steps of each stage give the row "expected time of
+   --preset paper". ``benchmarks/paper_preset_cost.py`` gives the FLOP count of the same presets on a CPU.
 
 ``--dry-run`` runs nothing and prints the table with every step "not run (dry run)" and the commands it would run
 (what tests/test_gpu_check.py checks on a CPU). Without ``--dry-run`` and without a CUDA device the script exits
@@ -40,6 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = "vox1-s2f"
 BASELINES = ("wen-gan", "speech2face", "ar-spm")
+PAPER_SLICE = 30
+"""Steps of the ``--preset paper`` slice each baseline trains on CUDA."""
 STORED = next((p for p in (ROOT / "leaderboards" / "results" / DATASET / "test" / "oracle",
                           ROOT / "leaderboards" / "results" / DATASET / "oracle") if p.is_dir()),
               ROOT / "leaderboards" / "results" / DATASET / "test" / "oracle")
@@ -71,10 +76,34 @@ def plan(tmp: Path, gpus: int) -> dict[str, list[str]]:
         "run", "--model", "oracle", "--protocol", "all", "--dataset", DATASET, "--seed", "0", "--judge", "dlib-torch",
         "--judge-device", "cuda", "--device", "cuda", "--results-dir", str(tmp / "results"), "--quiet")
     for b in BASELINES:
-        cmds[f"bench train {b} (1 step, cuda)"] = bench_cmd(
-            "train", "--baseline", b, "--dataset", DATASET, "--device", "cuda", "--steps", "1", "--out",
-            str(tmp / f"train-{b}"), "--quiet")
+        cmds[f"bench train {b} --preset paper ({PAPER_SLICE} steps, cuda)"] = bench_cmd(
+            "train", "--baseline", b, "--dataset", DATASET, "--device", "cuda", "--preset", "paper", "--steps",
+            str(PAPER_SLICE), "--out", str(tmp / f"train-{b}"), "--quiet")
     return cmds
+
+
+def expected_paper_time(baseline: str, losses_path: Path) -> Row:
+    """Seconds per step of each stage in a ``--preset paper`` slice times the full preset's steps of that stage."""
+    from baselines.train import recipe_class, resolve_config, stage_plan
+
+    name = f"expected time of --preset paper ({baseline})"
+    records = [json.loads(line) for line in losses_path.read_text().splitlines() if line.strip()]
+    per_stage: dict[str, list[float]] = {}
+    previous = 0.0
+    for r in records:
+        per_stage.setdefault(r["stage"], []).append(r["elapsed_s"] - previous)
+        previous = r["elapsed_s"]
+    cfg = resolve_config(baseline, None, "paper")
+    total, parts = 0.0, []
+    for stage, start, end in stage_plan(recipe_class(baseline).stages(cfg), int(cfg["steps"])):
+        times = per_stage.get(stage, [])[1:] or per_stage.get(stage, [])
+        if end > start and not times:
+            return Row(name, "-", "FAIL", f"the slice ran no step of stage {stage!r}")
+        if end > start:
+            seconds = sorted(times)[len(times) // 2]  # median
+            total += seconds * (end - start)
+            parts.append(f"{stage} {end - start} x {seconds:.3f} s")
+    return Row(name, f"{total / 3600:.2f} h", "ok", "; ".join(parts) + " (median s/step of the slice)")
 
 
 def timed(fn, n_items: int, repeats: int = 3) -> float:
@@ -219,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         cmds = plan(Path("<scratch>"), 1)
         for name, cmd in cmds.items():
             print(f"would run: {name}: {' '.join(cmd)}")
-        print_table([Row(s, "-", "not run (dry run)") for s in [*measured, *cmds, "GPU scores == CPU scores"]])
+        expected = [f"expected time of --preset paper ({b})" for b in BASELINES]
+        print_table([Row(s, "-", "not run (dry run)") for s in [*measured, *cmds, "GPU scores == CPU scores",
+                                                                  *expected]])
         return 0
     import torch
 
@@ -247,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {row.value} {row.status}", flush=True)
         if name.startswith("bench run") and row.status == "ok":
             rows.append(compare_with_cpu(tmp / "results"))
+        if name.startswith("bench train") and row.status == "ok":
+            baseline = name.split()[2]
+            rows.append(expected_paper_time(baseline, tmp / f"train-{baseline}" / "losses.jsonl"))
     print()
     print_table(rows)
     return 1 if any(r.status == "FAIL" for r in rows) else 0

@@ -138,6 +138,11 @@ def test_trained_rows_say_re_implementation_and_closed_set_tables_say_so(tmp_pat
     assert source_label(gen) == ("re-implementation, trained here on 32 identities of toy at 1500 steps (batch 16); "
                                  "after Wen, Singh, Raj, NeurIPS 2019")
     assert source_label({"citation": "a paper"}) == "a paper"
+    assert source_label({**gen, "revision": "step1500"}) == source_label(gen)  # the paper's recipe: no options named
+    small = {**gen, "revision": "step3500-resemblyzer-align0.6-flip-mixup1-noise0.05-decbatch32"}
+    assert source_label(small) == ("re-implementation, trained here on 32 identities of toy at 1500 steps (batch 16; "
+                                   "small-data options resemblyzer, align0.6, flip, mixup1, noise0.05, decbatch32); "
+                                   "after Wen, Singh, Raj, NeurIPS 2019")
     root = tmp_path / "results"
     write(root, fake_result("nearest-voice", 0.8, protocol="id-topk-seen", metrics={"top-1": {
         "value": 0.8, "ci95": [0.7, 0.9], "n": 49, "n_identities": 22}}))

@@ -14,8 +14,11 @@ import gpu_check  # noqa: E402
 
 STEPS = ["dlib-torch network (chips on GPU)", "dlib-torch judge.embed (CPU detection + GPU)",
          "facenet judge (64x64, SF2F preprocessing)", "sface on the GPU (onnxruntime CUDA)",
-         "bench embed (torchrun, nccl)", "bench run --protocol all, judge on cuda", "bench train wen-gan (1 step, cuda)",
-         "bench train speech2face (1 step, cuda)", "bench train ar-spm (1 step, cuda)", "GPU scores == CPU scores"]
+         "bench embed (torchrun, nccl)", "bench run --protocol all, judge on cuda",
+         "bench train wen-gan --preset paper (30 steps, cuda)", "bench train speech2face --preset paper (30 steps, cuda)",
+         "bench train ar-spm --preset paper (30 steps, cuda)", "GPU scores == CPU scores",
+         "expected time of --preset paper (wen-gan)", "expected time of --preset paper (speech2face)",
+         "expected time of --preset paper (ar-spm)"]
 
 
 def test_dry_run_prints_every_step_in_one_table_and_the_commands():
@@ -25,7 +28,7 @@ def test_dry_run_prints_every_step_in_one_table_and_the_commands():
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "not run (dry run)" in line]
     assert [r.split("|")[1].strip() for r in rows] == STEPS
     assert "torch.distributed.run --standalone --nproc-per-node=1 -m benchmark.cli embed" in proc.stdout
-    assert "--judge-device cuda" in proc.stdout and proc.stdout.count("--device cuda --steps 1") == 3
+    assert "--judge-device cuda" in proc.stdout and proc.stdout.count("--device cuda --preset paper --steps 30") == 3
 
 
 def test_without_cuda_it_refuses_before_any_work(monkeypatch, capsys):
@@ -51,3 +54,22 @@ def test_cpu_comparison_flags_a_moved_score(tmp_path, monkeypatch):
     (out / stored.name).write_text(json.dumps(result))
     row = gpu_check.compare_with_cpu(tmp_path)
     assert row.status == "FAIL" and metric in row.note
+
+
+def test_expected_paper_time_is_the_slice_rate_times_the_full_presets_steps(tmp_path):
+    """A known answer: a slice whose steps take 2 s (wen-gan's voice stage) and 5 s (its GAN stage), first step of
+    each stage slower (warm-up, dropped), extrapolates to 2 s x 12857 + 5 s x 30000 (the paper preset's stages)."""
+    import json
+
+    elapsed, lines = 0.0, []
+    for stage, n, seconds in (("voice", 9, 2.0), ("gan", 21, 5.0)):
+        for k in range(n):
+            elapsed += seconds * (10 if k == 0 else 1)
+            lines.append(json.dumps({"step": len(lines) + 1, "stage": stage, "loss": 1.0, "elapsed_s": elapsed}))
+    path = tmp_path / "losses.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    row = gpu_check.expected_paper_time("wen-gan", path)
+    assert row.status == "ok", row
+    assert row.value == f"{(2.0 * 12857 + 5.0 * 30000) / 3600:.2f} h"
+    path.write_text("\n".join(lines[:9]) + "\n")  # no GAN step: refused, not extrapolated from nothing
+    assert gpu_check.expected_paper_time("wen-gan", path).status == "FAIL"

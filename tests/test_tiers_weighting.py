@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.errors import BenchError
 from benchmark.metrics.aggregate import (identity_multiplicities, identity_weights, pigeonhole_bootstrap_ci,
                                          pigeonhole_replicates, summarize)
 from benchmark.reports.check import compare
@@ -156,3 +157,20 @@ def test_tier_table_names_the_tier_the_headline_scores(present, headline):
     text = tiers_markdown(table, _fmt_value)
     assert f"{headline} (headline)" in text and text.count("(headline)") == 1
     assert ("other-video trials" in text) == (headline == "other-video")
+
+
+def test_sheet_and_margin_check_compare_all_trials_with_the_all_tier_value():
+    """The contact sheet and the margin histograms recompute every trial's 1:2 outcome; with true-face tiers the
+    headline scores only the other-video tier, so the check must compare with ``true_face=all`` (a known answer: a
+    vox1-s2f result whose headline and pooled values differ), and still fail on a real difference."""
+    import numpy as np
+
+    from benchmark.reports.margins import _check_outcome
+
+    outcome = np.array([1, 1, 0, 0.5], dtype=np.float32)  # mean 0.625 over all four trials
+    result = {"protocol": {"name": "stratified"}, "scores": {"accuracy": {"value": 0.5}},  # other-video tier only
+              "strata": {"true_face=all": {"accuracy": {"value": 0.625}}}}
+    _check_outcome(outcome, result)
+    _check_outcome(outcome, {"protocol": {"name": "stratified"}, "scores": {"accuracy": {"value": 0.625}}})
+    with pytest.raises(BenchError, match="true_face=all"):
+        _check_outcome(outcome, {**result, "strata": {"true_face=all": {"accuracy": {"value": 0.6}}}})

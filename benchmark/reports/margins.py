@@ -83,9 +83,14 @@ def match_similarities(plan, generated, real) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _check_outcome(outcome: np.ndarray, result: dict) -> None:
-    value = result["scores"].get("accuracy", {}).get("value")
+    """Raise BenchError unless the mean of ``outcome`` (float ``[N]``, every trial of the plan) equals the result's
+    accuracy over all its trials: the stratum ``true_face=all`` where the result has true-face tiers (its headline
+    then scores one tier only, ``benchmark.tasks.base.aggregate``), else the headline ``scores.accuracy``."""
+    pooled = result.get("strata", {}).get("true_face=all", {}).get("accuracy")
+    value = (pooled or result["scores"].get("accuracy", {})).get("value")
     if value is not None and abs(float(outcome.astype(np.float64).mean()) - value) > 1e-9:
-        raise BenchError(f"recomputed 1:2 outcomes ({outcome.mean():.6f}) differ from the result's accuracy "
+        which = "all-tier (true_face=all) accuracy" if pooled else "accuracy"
+        raise BenchError(f"recomputed 1:2 outcomes ({outcome.mean():.6f}) differ from the result's {which} "
                          f"({value:.6f}) for protocol {result['protocol']['name']}: the picture would not show "
                          "what was scored.")
 

@@ -227,7 +227,11 @@ def contact_sheet(model: str, dataset: str, out: str | os.PathLike[str], *, prot
         from benchmark.reports.leaderboard import is_percent
 
         value = overall[1]["value"]
-        title += f" · {overall[0]} {value:.1%} overall" if is_percent(overall[0]) else f" · {overall[0]} {value:.4g} overall"
+        # with true-face tiers the headline scores one tier (e.g. other-video), the per-speaker lines every trial
+        tier = (result.get("trials", {}).get("true_face") or {}).get("headline")
+        scope = f"(headline: {tier} trials)" if tier and tier != "all" else "overall"
+        title += (f" · {overall[0]} {value:.1%} {scope}" if is_percent(overall[0])
+                  else f" · {overall[0]} {value:.4g} {scope}")
     path = draw_sheet(rows, title, voices, real, out, gen_label=generated_label(result["generator"], voices),
                       real_label=f"real faces ({gallery})", tile=tile)
     return {"path": str(path), "size": sheet_size(len(rows), voices, real, tile), "speakers": chosen, "result": result}

@@ -76,6 +76,7 @@ TWO_FACE = "speakers with >= 2 faces"
 """The ``population`` of a result whose single-face speakers were left out (``population_of``)."""
 
 _TRAINED = re.compile(r"trained (\d+)/\d+ steps, batch (\d+).*? on (\d+) training identities of ([\w.+-]+)")
+_VARIANT = re.compile(r"^step\d+-([\w.]+(?:-[\w.]+)*)$")
 
 
 def result_files(path: str | os.PathLike[str]) -> list[tuple[str, Path]]:
@@ -108,13 +109,17 @@ def population_of(result: dict) -> str:
 def source_label(gen: dict) -> str:
     """A row's source: for a generator trained by this suite (``bench train``: its notes say "trained S/S steps,
     batch B, …, on N training identities of D"), "re-implementation, trained here on N identities of D at S steps
-    (batch B); after <citation>" — not the paper's name alone (issue 20 §5); else the citation."""
+    (batch B); after <citation>" — not the paper's name alone (issue 20 §5), with the small-data options its revision
+    names ("(batch 8; small-data options resemblyzer, align0.6, flip)", issue 24); else the citation."""
     match = _TRAINED.search(gen.get("notes") or "")
     if not match:
         return gen.get("citation", "")
     steps, batch, n, data = match.groups()
-    return (f"re-implementation, trained here on {n} identities of {data} at {steps} steps (batch {batch}); after "
-            f"{gen.get('citation', '')}")
+    # the small-data options (issue 24) the checkpoint names in its revision, step<N>-<option>-<option>...
+    options = _VARIANT.match(str(gen.get("revision") or ""))
+    extra = f"; small-data options {', '.join(options.group(1).split('-'))}" if options else ""
+    return (f"re-implementation, trained here on {n} identities of {data} at {steps} steps (batch {batch}{extra}); "
+            f"after {gen.get('citation', '')}")
 
 
 def result_rows(rel: str, file: str, result: dict) -> list[dict]:
