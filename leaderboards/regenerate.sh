@@ -30,8 +30,8 @@ done
 for model in oracle mean-face random-face voice-gender nearest-voice; do
   bench run --model "$model" --protocol all --dataset vox1-s2f --seed 0 --results-dir "$out" --quiet
 done
-# the learned baselines trained on vox1-s2f's 95 training identities (CPU preset; commands in leaderboards/README.md
-# of the checkpoints: `bench train --baseline B --dataset vox1-s2f --preset cpu --seed 0 ...`), scored on test
+# the learned baselines trained on vox1-s2f's 95 training identities (commands in README.md, "Train the reference
+# baselines": `bench train --baseline B --dataset vox1-s2f --preset cpu-small-data --seed 0 ...`), scored on test
 for model in wen-gan speech2face ar-spm; do
   bench run --model "$model" --model-arg "checkpoint=leaderboards/checkpoints/vox1-s2f/$model.pt" --protocol all \
     --dataset vox1-s2f --seed 0 --results-dir "$out" --quiet
