@@ -142,7 +142,6 @@ class ARSPM(Recipe):
         nn.init.zeros_(self.modules["fuse"].weight)
         nn.init.zeros_(self.modules["fuse"].bias)
         self._targets = None
-        self._speaker_encoder = None
 
     def make_optimizers(self) -> None:
         m, c = self.modules, self.config
@@ -297,11 +296,7 @@ class ARSPM(Recipe):
     def infer(self, feats, frames, waveforms, lengths) -> torch.Tensor:
         speaker = None
         if self.uses_speaker():
-            if self._speaker_encoder is None:
-                from baselines.speaker import SpeakerEncoder
-
-                self._speaker_encoder = SpeakerEncoder(device=str(feats.device))
-            speaker = self._speaker_encoder.embed(waveforms, lengths)
+            speaker = self.speaker_embeddings(waveforms, lengths, feats.device)
         return self.modules["decoder"](F.normalize(self.fused(feats, frames, speaker), dim=1))
 
 

@@ -108,7 +108,6 @@ class Speech2Face(Recipe):
             encoder = S2FVoiceEncoder(c["enc_channels"], c["enc_fc"], 128, cbam=False)
         self.modules = {"decoder": FaceDecoder(128, c["image_size"], c["dec_channels"], c["dec_fc"]), "encoder": encoder}
         self._targets = None
-        self._speaker_encoder = None
 
     def make_optimizers(self) -> None:
         c = self.config
@@ -164,11 +163,7 @@ class Speech2Face(Recipe):
 
     def infer(self, feats, frames, waveforms, lengths) -> torch.Tensor:
         if self.pretrained_voice:
-            if self._speaker_encoder is None:
-                from baselines.speaker import SpeakerEncoder
-
-                self._speaker_encoder = SpeakerEncoder(device=str(feats.device))
-            speaker = self._speaker_encoder.embed(waveforms, lengths).to(feats)  # [B, 256]
+            speaker = self.speaker_embeddings(waveforms, lengths, feats.device).to(feats)  # [B, 256]
             return self.modules["decoder"](F.normalize(self.modules["encoder"](speaker), dim=1))
         return self.modules["decoder"](F.normalize(self.modules["encoder"](feats, frames), dim=1))
 

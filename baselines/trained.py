@@ -73,6 +73,7 @@ class Recipe:
         self.info = info
         self.modules: dict[str, torch.nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self._speaker_encoder = None
 
     # -- class-level hooks -------------------------------------------------------------------------------
     @classmethod
@@ -95,7 +96,7 @@ class Recipe:
 
     @classmethod
     def check_small_data_options(cls, config: dict) -> None:
-        """Refuse malformed small-data options (issue 24; ``SMALL_DATA_OPTIONS``), naming the key and its values.
+        """Refuse malformed small-data options (issue 24), naming the key and the value given.
 
         Raises:
             BenchError: ``voice_input`` not "mel"/"resemblyzer", ``face_align`` neither null nor a padding in
@@ -168,6 +169,16 @@ class Recipe:
               lengths: torch.Tensor) -> torch.Tensor:
         """Images ``[B, 3, S, S]`` in [-1, 1] from front-end features ``[B, 64, F]`` (+ raw waveforms)."""
         raise NotImplementedError
+
+    def speaker_embeddings(self, waveforms: torch.Tensor, lengths: torch.Tensor, device) -> torch.Tensor:
+        """Resemblyzer embeddings ``[B, 256]`` (float32, ``baselines.speaker``) of float32 ``[B, T]`` 16 kHz voices
+        with int64 ``[B]`` lengths, for the recipes whose inference needs them (``voice_input="resemblyzer"``,
+        ar-spm's gender prior); the encoder is built on first use, on ``device``, and kept."""
+        if self._speaker_encoder is None:
+            from baselines.speaker import SpeakerEncoder
+
+            self._speaker_encoder = SpeakerEncoder(device=str(device))
+        return self._speaker_encoder.embed(waveforms, lengths)
 
     def load_state(self, checkpoint: dict, device: str) -> None:
         """Load modules (and optimisers, when present) from a checkpoint dict."""

@@ -52,17 +52,17 @@ from baselines.nets import WenFaceTrunk, WenGenerator, WenVoiceNet
 from baselines.trained import Recipe, TrainedGenerator
 from benchmark.generators.base import GeneratorContext
 
+SPEAKER_DIM = 256
+"""Size of resemblyzer's speaker embedding (``baselines.speaker``), G's input with ``voice_input="resemblyzer"``."""
+
+
 class VoiceCentre(nn.Module):
-    """Buffer ``mean`` ``[256]``: the training utterances' mean resemblyzer embedding (``fit_data``), subtracted
-    before the L2 normalisation (module docstring)."""
+    """Buffer ``mean`` float32 ``[256]``: the training utterances' mean resemblyzer embedding (``fit_data``),
+    subtracted before the L2 normalisation (module docstring)."""
 
     def __init__(self):
         super().__init__()
         self.register_buffer("mean", torch.zeros(SPEAKER_DIM))
-
-
-SPEAKER_DIM = 256
-"""Size of resemblyzer's speaker embedding (``baselines.speaker``), G's input with ``voice_input="resemblyzer"``."""
 
 
 class WenGan(Recipe):
@@ -106,7 +106,6 @@ class WenGan(Recipe):
         super().__init__(config, info)
         k, c = info["n_identities"], config
         self.pretrained_voice = c.get("voice_input", "mel") == "resemblyzer"
-        self._speaker_encoder = None
         voice = {"centre": VoiceCentre()} if self.pretrained_voice else {"voice": WenVoiceNet(64, c["voice_channels"], c["embed_dim"]),
                                                   "voice_cls": nn.Linear(c["embed_dim"], k)}
         self.modules = {
@@ -184,11 +183,7 @@ class WenGan(Recipe):
 
     def infer(self, feats, frames, waveforms, lengths) -> torch.Tensor:
         if self.pretrained_voice:
-            if self._speaker_encoder is None:
-                from baselines.speaker import SpeakerEncoder
-
-                self._speaker_encoder = SpeakerEncoder(device=str(feats.device))
-            speaker = self._speaker_encoder.embed(waveforms, lengths).to(feats)  # [B, 256]
+            speaker = self.speaker_embeddings(waveforms, lengths, feats.device).to(feats)  # [B, 256]
             return self.modules["g"](self.embed(speaker))
         return self.modules["g"](self.embed(feats, frames))
 
